@@ -1,0 +1,18 @@
+//! order-processor: applies OrderPlaced events from Kafka to PostgreSQL exactly once.
+
+use clap::Parser;
+use orderflow::settings::ProcessorSettings;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let settings = ProcessorSettings::parse();
+    orderflow::telemetry::init(settings.telemetry.log_format);
+
+    match orderflow::consumer::run(settings).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "order processor failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The command line of `orderctl`.
+
+use clap::{Parser, Subcommand};
+use orderflow::settings::TelemetrySettings;
+
+use crate::commands::{lag::LagArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "orderctl", version, about = "Operate an orderflow pipeline: produce orders, verify the database, replay topics.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send generated orders, with optional duplicates and malformed messages, straight to Kafka.
+    Produce(ProduceArgs),
+    /// Check that PostgreSQL holds exactly one order per valid event of the topic; exits 1 on any violation.
+    Verify(VerifyArgs),
+    /// Reset a consumer group's offsets on a topic (a dry run unless --execute is given).
+    Replay(ReplayArgs),
+    /// Print a consumer group's lag per partition; with --wait, wait until it reaches 0.
+    Lag(LagArgs),
+}

@@ -1,0 +1,6 @@
+//! One module per `orderctl` subcommand.
+
+pub mod lag;
+pub mod produce;
+pub mod replay;
+pub mod verify;

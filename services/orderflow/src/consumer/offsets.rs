@@ -1,0 +1,79 @@
+//! The offsets that may be committed to Kafka: only those of messages whose batch is committed
+//! in PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::kafka::PartitionKey;
+
+/// Next offsets to commit per partition. A failed commit keeps its entries, so they go out with
+/// the next batch's commit instead of being lost for partitions that see no more messages.
+#[derive(Debug, Default)]
+pub struct OffsetLedger {
+    next_offsets: BTreeMap<PartitionKey, i64>,
+}
+
+impl OffsetLedger {
+    /// Records that every message up to and including `offset` is done.
+    pub fn mark_done(&mut self, topic: &str, partition: i32, offset: i64) {
+        let next = offset + 1;
+        self.next_offsets
+            .entry((topic.to_owned(), partition))
+            .and_modify(|current| *current = (*current).max(next))
+            .or_insert(next);
+    }
+
+    /// Drops partitions that are no longer assigned: committing them would fail, and their new
+    /// owner reads from the last committed offset and deduplicates.
+    pub fn retain_assigned(&mut self, assignment: &TopicPartitionList) {
+        self.next_offsets
+            .retain(|(topic, partition), _| assignment.find_partition(topic, *partition).is_some());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next_offsets.is_empty()
+    }
+
+    pub fn to_partition_list(&self) -> TopicPartitionList {
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), next) in &self.next_offsets {
+            list.add_partition_offset(topic, *partition, Offset::Offset(*next))
+                .expect("a fresh list accepts any offset");
+        }
+        list
+    }
+
+    pub fn clear(&mut self) {
+        self.next_offsets.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_keeps_highest_next_offset() {
+        let mut ledger = OffsetLedger::default();
+        ledger.mark_done("orders", 0, 7);
+        ledger.mark_done("orders", 0, 3);
+        ledger.mark_done("orders", 1, 0);
+        let list = ledger.to_partition_list();
+        assert_eq!(list.find_partition("orders", 0).unwrap().offset(), Offset::Offset(8));
+        assert_eq!(list.find_partition("orders", 1).unwrap().offset(), Offset::Offset(1));
+    }
+
+    #[test]
+    fn ledger_forgets_unassigned_partitions() {
+        let mut ledger = OffsetLedger::default();
+        ledger.mark_done("orders", 0, 7);
+        ledger.mark_done("orders", 1, 9);
+        let mut assignment = TopicPartitionList::new();
+        assignment.add_partition("orders", 1);
+        ledger.retain_assigned(&assignment);
+        let list = ledger.to_partition_list();
+        assert!(list.find_partition("orders", 0).is_none());
+        assert_eq!(list.find_partition("orders", 1).unwrap().offset(), Offset::Offset(10));
+    }
+}

@@ -1,0 +1,179 @@
+//! The order processor's main loop: batch, apply in PostgreSQL, then commit offsets in Kafka.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use prometheus::Registry;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use tokio_util::sync::CancellationToken;
+
+use super::apply::{BatchApplier, Cancelled};
+use super::batch::{collect_batch, BatchLimits, ReceivedEvent};
+use super::offsets::OffsetLedger;
+use super::outcome::{BatchSummary, EventOutcome};
+use crate::kafka::{self, RebalanceContext};
+use crate::metrics::{self, ProcessorMetrics};
+use crate::settings::ProcessorSettings;
+use crate::{database, shutdown};
+
+/// How often offsets whose commit failed are tried again while no new message arrives.
+const PENDING_COMMIT_RETRY: Duration = Duration::from_secs(1);
+
+type OrdersConsumer = StreamConsumer<RebalanceContext>;
+
+/// Runs the processor until SIGTERM or SIGINT.
+///
+/// Guarantee: an offset is committed to Kafka only after the transaction that recorded the
+/// events before it has committed in PostgreSQL, so a crash at any point re-delivers at most
+/// the last batch, and its event ids are already recorded or not at all.
+pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
+    settings.validate().map_err(anyhow::Error::msg)?;
+    let shutdown = shutdown::on_signal();
+
+    let pool = database::connect(&settings.database).await?;
+    database::migrate(&pool).await?;
+    kafka::ensure_topic(&settings.kafka.brokers, &settings.topic, settings.topic_partitions).await?;
+
+    let registry = Registry::new();
+    let metrics = ProcessorMetrics::register(&registry).context("failed to register processor metrics")?;
+    metrics::serve(settings.metrics_address, registry, shutdown.clone()).await?;
+
+    let consumer: OrdersConsumer =
+        kafka::manual_commit_consumer_config(&settings.kafka.brokers, &settings.group, settings.session_timeout_ms)
+            .create_with_context(RebalanceContext)
+            .context("failed to create the Kafka consumer")?;
+    consumer
+        .subscribe(&[&settings.topic])
+        .with_context(|| format!("failed to subscribe to topic {}", settings.topic))?;
+    tracing::info!(
+        topic = %settings.topic,
+        group = %settings.group,
+        batch_max_size = settings.batch_max_size,
+        batch_linger_ms = settings.batch_linger_ms,
+        "order processor started"
+    );
+
+    let applier = BatchApplier::new(pool, metrics.clone());
+    consume_until_shutdown(&consumer, &applier, &metrics, &settings, &shutdown).await;
+
+    tracing::info!("order processor stopped; leaving the consumer group");
+    Ok(())
+}
+
+async fn consume_until_shutdown(
+    consumer: &OrdersConsumer,
+    applier: &BatchApplier,
+    metrics: &ProcessorMetrics,
+    settings: &ProcessorSettings,
+    shutdown: &CancellationToken,
+) {
+    let mut ledger = OffsetLedger::default();
+    loop {
+        let limits = BatchLimits {
+            max_size: settings.batch_max_size as usize,
+            linger: settings.batch_linger(),
+            idle_timeout: (!ledger.is_empty()).then_some(PENDING_COMMIT_RETRY),
+        };
+        let batch = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            batch = collect_batch(consumer, limits) => batch,
+        };
+        let batch = drop_revoked(consumer, batch, metrics);
+
+        if !batch.is_empty() {
+            let outcomes = match applier.apply(&batch, shutdown).await {
+                Ok(outcomes) => outcomes,
+                Err(Cancelled) => {
+                    tracing::info!(events = batch.len(), "shutdown during retries; the batch is abandoned and will be read again");
+                    return;
+                }
+            };
+            record_outcomes(&batch, &outcomes, metrics);
+            for event in &batch {
+                ledger.mark_done(&event.topic, event.partition, event.offset);
+            }
+        }
+        commit_offsets(consumer, &mut ledger, metrics);
+    }
+}
+
+/// Removes messages of partitions revoked while the batch was gathered; nothing of them is in
+/// the database yet, and their new owner reads them from the last committed offset.
+fn drop_revoked(consumer: &OrdersConsumer, batch: Vec<ReceivedEvent>, metrics: &ProcessorMetrics) -> Vec<ReceivedEvent> {
+    if batch.is_empty() {
+        return batch;
+    }
+    let assignment = match consumer.assignment() {
+        Ok(assignment) => assignment,
+        Err(error) => {
+            tracing::warn!(%error, "failed to read the partition assignment; keeping the whole batch");
+            return batch;
+        }
+    };
+    let before = batch.len();
+    let kept: Vec<ReceivedEvent> = batch
+        .into_iter()
+        .filter(|event| assignment.find_partition(&event.topic, event.partition).is_some())
+        .collect();
+    let abandoned = before - kept.len();
+    if abandoned > 0 {
+        metrics.events_abandoned.inc_by(abandoned as u64);
+        tracing::info!(abandoned, "dropped messages of revoked partitions before applying them");
+    }
+    kept
+}
+
+fn record_outcomes(batch: &[ReceivedEvent], outcomes: &[EventOutcome], metrics: &ProcessorMetrics) {
+    metrics.events_consumed.inc_by(batch.len() as u64);
+    metrics.batch_size.observe(batch.len() as f64);
+    for (event, outcome) in batch.iter().zip(outcomes) {
+        match outcome {
+            EventOutcome::Applied => metrics.events_applied.inc(),
+            EventOutcome::AlreadyProcessed => metrics.duplicates_suppressed.inc(),
+            EventOutcome::Rejected(rejection) => {
+                metrics.events_rejected.with_label_values(&[rejection.reason.as_label()]).inc();
+                // NOTE: a rejected event is only logged and skipped; nothing else keeps its bytes.
+                tracing::warn!(
+                    topic = %event.topic,
+                    partition = event.partition,
+                    offset = event.offset,
+                    reason = rejection.reason.as_label(),
+                    detail = %rejection.detail,
+                    "skipping an event that can never be applied"
+                );
+            }
+        }
+        if let Ok(order) = &event.decoded {
+            tracing::debug!(event_id = %order.event_id(), order_id = %order.order_id(), topic = %event.topic, partition = event.partition, offset = event.offset, ?outcome, "event done");
+        }
+    }
+    let summary = BatchSummary::of(outcomes);
+    tracing::debug!(applied = summary.applied, already_processed = summary.already_processed, rejected = summary.rejected, "batch committed");
+}
+
+/// Commits the ledger's offsets synchronously; on failure they stay in the ledger for the next
+/// attempt. A lost commit only means re-delivery, which the event id ledger absorbs.
+fn commit_offsets(consumer: &OrdersConsumer, ledger: &mut OffsetLedger, metrics: &ProcessorMetrics) {
+    if ledger.is_empty() {
+        return;
+    }
+    match consumer.assignment() {
+        Ok(assignment) => ledger.retain_assigned(&assignment),
+        Err(error) => tracing::warn!(%error, "failed to read the partition assignment before committing"),
+    }
+    if ledger.is_empty() {
+        return;
+    }
+
+    let offsets = ledger.to_partition_list();
+    // The commit blocks this thread until the broker answers; block_in_place lets the runtime
+    // move other tasks (the metrics server) to another thread meanwhile.
+    match tokio::task::block_in_place(|| consumer.commit(&offsets, CommitMode::Sync)) {
+        Ok(()) => ledger.clear(),
+        Err(error) => {
+            metrics.offset_commit_failures.inc();
+            tracing::warn!(%error, "failed to commit offsets to Kafka; retrying with the next batch");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! PostgreSQL access: the pool, migrations, error classes and one function per SQL statement.
+
+mod errors;
+mod migrations;
+pub mod orders;
+mod pool;
+pub mod processed_events;
+
+pub use errors::{classify, FailureClass, TransientCause};
+pub use migrations::migrate;
+pub use pool::connect;

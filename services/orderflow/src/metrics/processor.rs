@@ -1,0 +1,94 @@
+//! Counters and histograms of the order processor.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+
+use crate::database::TransientCause;
+use crate::events::RejectionReason;
+
+/// Every metric the processor updates; labels come from small fixed sets only.
+#[derive(Clone)]
+pub struct ProcessorMetrics {
+    pub events_consumed: IntCounter,
+    pub events_applied: IntCounter,
+    pub duplicates_suppressed: IntCounter,
+    pub events_rejected: IntCounterVec,
+    pub events_abandoned: IntCounter,
+    pub batch_size: Histogram,
+    pub transaction_duration: Histogram,
+    pub transaction_retries: IntCounterVec,
+    pub batches_split: IntCounter,
+    pub offset_commit_failures: IntCounter,
+}
+
+impl ProcessorMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let metrics = Self {
+            events_consumed: IntCounter::new(
+                "orderflow_processor_events_consumed_total",
+                "Messages read from the orders topic, duplicates and poison included.",
+            )?,
+            events_applied: IntCounter::new(
+                "orderflow_processor_events_applied_total",
+                "Events whose order was stored for the first time.",
+            )?,
+            duplicates_suppressed: IntCounter::new(
+                "orderflow_processor_duplicates_suppressed_total",
+                "Valid events skipped because their event id was already processed.",
+            )?,
+            events_rejected: IntCounterVec::new(
+                Opts::new(
+                    "orderflow_processor_events_rejected_total",
+                    "Events that can never be applied, by reason; their offsets are committed past them.",
+                ),
+                &["reason"],
+            )?,
+            events_abandoned: IntCounter::new(
+                "orderflow_processor_events_abandoned_total",
+                "Messages dropped unapplied because their partition was revoked; the new owner reads them again.",
+            )?,
+            batch_size: Histogram::with_opts(
+                HistogramOpts::new("orderflow_processor_batch_size", "Messages per applied batch.")
+                    .buckets(vec![1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0]),
+            )?,
+            transaction_duration: Histogram::with_opts(HistogramOpts::new(
+                "orderflow_processor_transaction_duration_seconds",
+                "Duration of one batch transaction, from BEGIN to COMMIT, successful attempts only.",
+            ))?,
+            transaction_retries: IntCounterVec::new(
+                Opts::new(
+                    "orderflow_processor_transaction_retries_total",
+                    "Transactions retried after a transient failure, by cause.",
+                ),
+                &["cause"],
+            )?,
+            batches_split: IntCounter::new(
+                "orderflow_processor_batches_split_total",
+                "Batches the database rejected as a whole and that were applied one event at a time.",
+            )?,
+            offset_commit_failures: IntCounter::new(
+                "orderflow_processor_offset_commit_failures_total",
+                "Kafka offset commits that failed; the offsets are committed with the next batch.",
+            )?,
+        };
+
+        registry.register(Box::new(metrics.events_consumed.clone()))?;
+        registry.register(Box::new(metrics.events_applied.clone()))?;
+        registry.register(Box::new(metrics.duplicates_suppressed.clone()))?;
+        registry.register(Box::new(metrics.events_rejected.clone()))?;
+        registry.register(Box::new(metrics.events_abandoned.clone()))?;
+        registry.register(Box::new(metrics.batch_size.clone()))?;
+        registry.register(Box::new(metrics.transaction_duration.clone()))?;
+        registry.register(Box::new(metrics.transaction_retries.clone()))?;
+        registry.register(Box::new(metrics.batches_split.clone()))?;
+        registry.register(Box::new(metrics.offset_commit_failures.clone()))?;
+
+        // Labelled series exist from the start, so a rate() over them never misses the first event.
+        for reason in RejectionReason::ALL {
+            metrics.events_rejected.with_label_values(&[reason.as_label()]);
+        }
+        for cause in TransientCause::ALL {
+            metrics.transaction_retries.with_label_values(&[cause.as_label()]);
+        }
+        Ok(metrics)
+    }
+}

@@ -1,0 +1,63 @@
+//! Settings of the order processor, validated by clap before anything starts.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::{DatabaseSettings, KafkaSettings, TelemetrySettings};
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "order-processor", version, about = "Applies OrderPlaced events from Kafka to PostgreSQL exactly once.")]
+pub struct ProcessorSettings {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
+
+    /// Topic of OrderPlaced events.
+    #[arg(long, env = "ORDERFLOW_TOPIC", default_value = "orders")]
+    pub topic: String,
+
+    /// Partitions to create the topic with when it does not exist yet.
+    #[arg(long, env = "ORDERFLOW_TOPIC_PARTITIONS", default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    pub topic_partitions: i32,
+
+    /// Consumer group; every processor of one deployment uses the same group.
+    #[arg(long, env = "ORDERFLOW_GROUP", default_value = "order-processor")]
+    pub group: String,
+
+    /// Maximum number of messages applied in one database transaction; 1 applies each alone.
+    #[arg(long, env = "ORDERFLOW_BATCH_MAX_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_max_size: u32,
+
+    /// How long a batch waits for more messages after its first one, in milliseconds.
+    #[arg(long, env = "ORDERFLOW_BATCH_LINGER_MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub batch_linger_ms: u64,
+
+    /// Kafka consumer session timeout in milliseconds: how soon a crashed processor's partitions
+    /// move to the others. Kafka's default of 45 s is long for a pipeline that should recover fast.
+    #[arg(long, env = "ORDERFLOW_SESSION_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(6_000..=300_000))]
+    pub session_timeout_ms: u32,
+
+    /// Address of the HTTP server for `/metrics` and `/healthz`; port 0 picks a free port.
+    #[arg(long, env = "ORDERFLOW_METRICS_ADDRESS", default_value = "127.0.0.1:9464")]
+    pub metrics_address: SocketAddr,
+}
+
+impl ProcessorSettings {
+    pub fn batch_linger(&self) -> Duration {
+        Duration::from_millis(self.batch_linger_ms)
+    }
+
+    /// Cross-field rules that clap cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        super::validate_topic_name("--topic", &self.topic)?;
+        if self.group.trim().is_empty() {
+            return Err("--group is empty; name the consumer group, e.g. order-processor".to_owned());
+        }
+        Ok(())
+    }
+}

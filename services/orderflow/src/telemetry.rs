@@ -1,0 +1,19 @@
+//! Structured logging with tracing, as text or JSON, filtered by `RUST_LOG`.
+//!
+//! Level policy: info for lifecycle (start, assignment, stop), warn for what recovers by itself
+//! (a retried transaction, a skipped poison message), error for what needs an operator, and
+//! debug for per-message events.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::settings::LogFormat;
+
+/// Installs the global subscriber; logs go to stderr so that stdout stays free for reports.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the order pipeline against a real Kafka broker and PostgreSQL.
+//!
+//! Each test owns its topic, consumer group and database, and asserts both the rows stored and
+//! the offsets committed.
+
+mod concurrency;
+mod crash;
+mod dedup;
+mod json_test_suite;
+mod replay;
+mod settings;
