@@ -1,10 +1,11 @@
 use std::time::Duration;
 
-use orderflow::consumer::{BatchApplier, EventOutcome, ReceivedEvent};
+use orderflow::consumer::{BatchApplier, EventOutcome, OriginalRecord, ReceivedEvent};
 use orderflow::events::decode_order_placed;
 use orderflow::metrics::ProcessorMetrics;
 use orderflow::settings::DatabaseSettings;
 use orderflow_tests::{order_message, sample_order, TestContext};
+use rdkafka::Timestamp;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,5 +78,6 @@ async fn opposite_order_batches_apply_once() {
 
 fn received(n: u128, offset: i64) -> ReceivedEvent {
     let (_, value) = order_message(&sample_order(n + 1));
-    ReceivedEvent { topic: "orders".to_owned(), partition: 0, offset, decoded: decode_order_placed(&value) }
+    let original = OriginalRecord { key: None, value: Some(value.clone()), headers: Vec::new(), timestamp: Timestamp::NotAvailable };
+    ReceivedEvent { topic: "orders".to_owned(), partition: 0, offset, decoded: decode_order_placed(&value), original }
 }

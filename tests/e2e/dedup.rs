@@ -39,10 +39,13 @@ async fn malformed_messages_are_skipped() {
 
     assert!(processor.is_running(), "processor exited; log: {}", processor.log_path.display());
     assert_eq!(context.count("orders").await, 600);
-    let rejected = processor.metric("orderflow_processor_events_rejected_total{reason=\"malformed_json\"}").await
-        + processor.metric("orderflow_processor_events_rejected_total{reason=\"invalid_order\"}").await
-        + processor.metric("orderflow_processor_events_rejected_total{reason=\"unsupported_version\"}").await;
-    assert_eq!(rejected, 30.0);
+    // 5 of each of the six kinds: truncated JSON and invalid UTF-8 and a JSON array are
+    // malformed, a wrong total and a NUL are invalid, version 99 is unsupported.
+    let dead_lettered = |reason: &str| format!("orderflow_processor_events_dead_lettered_total{{reason=\"{reason}\"}}");
+    assert_eq!(processor.metric(&dead_lettered("malformed_json")).await, 15.0);
+    assert_eq!(processor.metric(&dead_lettered("invalid_order")).await, 10.0);
+    assert_eq!(processor.metric(&dead_lettered("unsupported_version")).await, 5.0);
+    assert_eq!(context.read_records(&context.dead_letter_topic()).len(), 30);
     let (code, report) = context.orderctl().verify().await;
     assert_eq!(code, 0, "verify report: {report}");
     assert_eq!(report["invalid_messages"], 30);

@@ -5,6 +5,7 @@
 
 mod concurrency;
 mod crash;
+mod dead_letter;
 mod dedup;
 mod json_test_suite;
 mod replay;

@@ -29,6 +29,10 @@ async fn full_replay_changes_nothing() {
     assert_eq!(suppressed as u64, messages - malformed, "every valid message is read again and suppressed");
     let (code, report) = context.orderctl().verify().await;
     assert_eq!(code, 0, "verify report: {report}");
+
+    // The replay meets every malformed message again but dead-letters none of them twice.
+    assert_eq!(context.read_records(&context.dead_letter_topic()).len() as u64, malformed);
+    assert_eq!(second.metric("orderflow_processor_dead_letters_suppressed_total").await as u64, malformed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

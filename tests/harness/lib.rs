@@ -118,8 +118,8 @@ impl TestContext {
             .get(0)
     }
 
-    /// An md5 over every row of the three tables, in key order: equal checksums mean the tables
-    /// are byte for byte the same, timestamps included.
+    /// Returns an md5 over every row of the processor's tables in key order. Equal checksums mean
+    /// the tables are byte for byte the same, timestamps included.
     pub async fn tables_checksum(&self) -> String {
         let row = self
             .client
@@ -127,12 +127,60 @@ impl TestContext {
                 "SELECT md5(
                     coalesce((SELECT string_agg(p::text, '|' ORDER BY event_id) FROM processed_events p), '') || '#' ||
                     coalesce((SELECT string_agg(o::text, '|' ORDER BY order_id) FROM orders o), '') || '#' ||
-                    coalesce((SELECT string_agg(l::text, '|' ORDER BY order_id, line_number) FROM order_lines l), ''))",
+                    coalesce((SELECT string_agg(l::text, '|' ORDER BY order_id, line_number) FROM order_lines l), '') || '#' ||
+                    coalesce((SELECT string_agg(d::text, '|' ORDER BY topic, \"partition\", \"offset\") FROM dead_letters d), ''))",
                 &[],
             )
             .await
             .expect("checksum");
         row.get(0)
+    }
+}
+
+/// One record read back from a topic, with its headers by name.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: BTreeMap<String, Vec<u8>>,
+}
+
+impl StoredRecord {
+    /// Returns a header as text, panicking with the record's position when it is missing.
+    pub fn header_text(&self, name: &str) -> String {
+        let bytes = self.headers.get(name).unwrap_or_else(|| panic!("record {}/{} has no header {name}", self.partition, self.offset));
+        String::from_utf8(bytes.clone()).expect("UTF-8 header")
+    }
+}
+
+impl TestContext {
+    pub fn dead_letter_topic(&self) -> String {
+        format!("{}.dlt", self.topic)
+    }
+
+    /// Reads every record of `topic` up to its current end.
+    pub fn read_records(&self, topic: &str) -> Vec<StoredRecord> {
+        use rdkafka::message::{Headers, Message};
+        let mut records = Vec::new();
+        orderflow::kafka::read_topic(&self.brokers, topic, |message| {
+            let headers = message
+                .headers()
+                .map(|headers| {
+                    headers.iter().map(|header| (header.key.to_owned(), header.value.unwrap_or_default().to_vec())).collect()
+                })
+                .unwrap_or_default();
+            records.push(StoredRecord {
+                partition: message.partition(),
+                offset: message.offset(),
+                key: message.key().map(<[u8]>::to_vec),
+                value: message.payload().map(<[u8]>::to_vec),
+                headers,
+            });
+        })
+        .unwrap_or_else(|error| panic!("failed to read {topic}: {error:#}"));
+        records
     }
 }
 
@@ -162,7 +210,7 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-/// A valid order with ids derived from `n`, for tests that build messages by hand.
+/// Builds a valid order with ids derived from `n`, for tests that build messages by hand.
 pub fn sample_order(n: u128) -> orderflow::events::OrderPlaced {
     use orderflow::events::{Customer, OrderLine, OrderPlaced, ORDER_PLACED_TYPE, ORDER_PLACED_VERSION};
     OrderPlaced {

@@ -33,8 +33,8 @@ fn log_file(name: &str) -> (File, PathBuf) {
     (File::create(&path).expect("log file"), path)
 }
 
-/// A free loopback port; another process may take it before it is used, which is unlikely
-/// enough for tests.
+/// Returns a free loopback port. Another process may take it before it is used, which is
+/// unlikely enough for tests.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
@@ -65,8 +65,8 @@ impl RunningProcessor {
         Self { child, metrics_port, log_path }
     }
 
-    /// Waits until the metrics endpoint answers, which happens after migrations ran and the
-    /// topic exists.
+    /// Waits until the metrics endpoint accepts connections, which happens after the migrations
+    /// ran and the topic exists.
     pub async fn wait_ready(&mut self) {
         let started = std::time::Instant::now();
         while tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).await.is_err() {
@@ -97,7 +97,7 @@ impl RunningProcessor {
         self.child.try_wait().expect("try_wait").is_none()
     }
 
-    /// The value of one unlabelled metric, or of the labelled series given as `name{labels}`.
+    /// Returns the value of one unlabelled metric, or of the labelled series `name{labels}`.
     pub async fn metric(&self, series: &str) -> f64 {
         scrape_metric(self.metrics_port, series).await
     }

@@ -1,4 +1,4 @@
-//! order-processor: applies OrderPlaced events from Kafka to PostgreSQL exactly once.
+//! order-processor: applies OrderPlaced events from Kafka to PostgreSQL, once per event id.
 
 use clap::Parser;
 use orderflow::settings::ProcessorSettings;

@@ -15,11 +15,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+// The argument structs are parsed once at start-up, so their size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send generated orders, with optional duplicates and malformed messages, straight to Kafka.
     Produce(ProduceArgs),
-    /// Check that PostgreSQL holds exactly one order per valid event of the topic; exits 1 on any violation.
+    /// Check that PostgreSQL contains exactly one order per valid event of the topic; exits 1 on any violation.
     Verify(VerifyArgs),
     /// Reset a consumer group's offsets on a topic (a dry run unless --execute is given).
     Replay(ReplayArgs),

@@ -3,7 +3,6 @@
 mod cli;
 mod commands;
 mod generator;
-mod topic_reader;
 
 use std::process::ExitCode;
 

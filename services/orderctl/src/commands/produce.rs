@@ -55,7 +55,7 @@ pub struct ProduceArgs {
     pub json: bool,
 }
 
-/// What was sent, for the operator and for tests that compute the expected database state.
+/// Counts of the messages sent, for the operator and for tests that compute the expected rows.
 #[derive(Debug, Default, Serialize)]
 pub struct ProduceSummary {
     pub topic: String,

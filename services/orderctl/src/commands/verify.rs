@@ -1,15 +1,16 @@
-//! `orderctl verify`: prove that PostgreSQL holds exactly one effect per valid event of a topic.
+//! `orderctl verify`: prove that PostgreSQL contains exactly one effect per valid event of a topic.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
 use orderflow::events::decode_order_placed;
+use orderflow::kafka::read_topic;
+use rdkafka::message::Message;
 use orderflow::settings::{DatabaseSettings, KafkaSettings};
 use serde::Serialize;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use crate::topic_reader::read_topic;
 
 /// Ids listed per kind of violation in the text report; the JSON report lists all.
 const IDS_SHOWN: usize = 10;
@@ -56,7 +57,7 @@ impl VerifyReport {
     }
 }
 
-/// What the database must hold for one valid event of the topic.
+/// The order that the database must contain for one valid event of the topic.
 struct ExpectedOrder {
     order_id: Uuid,
     customer_name: String,
@@ -93,9 +94,9 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<bool> {
 /// Reads the topic and keeps the first delivery of every valid event.
 fn read_expected_orders(args: &VerifyArgs, report: &mut VerifyReport) -> anyhow::Result<HashMap<Uuid, ExpectedOrder>> {
     let mut expected = HashMap::new();
-    read_topic(&args.kafka.brokers, &args.topic, |_, _, value| {
+    read_topic(&args.kafka.brokers, &args.topic, |message| {
         report.messages += 1;
-        let Ok(order) = decode_order_placed(value.unwrap_or_default()) else {
+        let Ok(order) = decode_order_placed(message.payload().unwrap_or_default()) else {
             report.invalid_messages += 1;
             return;
         };

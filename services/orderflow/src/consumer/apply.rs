@@ -31,7 +31,8 @@ enum ApplyError {
     Database(#[from] tokio_postgres::Error),
 }
 
-/// Applies batches of received events exactly once, retrying transient failures without limit.
+/// Applies batches of received events, each event id at most once, and retries transient
+/// failures without limit.
 #[derive(Clone)]
 pub struct BatchApplier {
     pool: Pool,
@@ -137,7 +138,7 @@ impl BatchApplier {
         }
     }
 
-    /// One attempt: record the ids, insert the orders of the ids that were new, commit.
+    /// Records the ids, inserts the orders of the new ones and commits, in one attempt.
     async fn try_apply(&self, events: &[ReceivedEvent], indices: &[usize]) -> Result<HashSet<Uuid>, ApplyError> {
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;

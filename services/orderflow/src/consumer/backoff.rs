@@ -2,7 +2,12 @@
 
 use std::time::Duration;
 
+use std::future::Future;
+
 use rand::Rng;
+use tokio_util::sync::CancellationToken;
+
+use super::apply::Cancelled;
 
 /// Delays grow from `initial` by doubling up to `max`; each wait is drawn uniformly from
 /// `[delay / 2, delay]` so that processors retrying together spread out.
@@ -38,6 +43,29 @@ impl Backoff {
     }
 }
 
+/// Runs `operation` until it succeeds, waiting with backoff between attempts and logging each
+/// failure as `what`. Returns `Err(Cancelled)` when `cancel` fires during a wait.
+pub async fn retry_until_ok<T, E, F, Fut>(what: &str, mut backoff: Backoff, cancel: &CancellationToken, mut operation: F) -> Result<T, Cancelled>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    loop {
+        match operation().await {
+            Ok(value) => return Ok(value),
+            Err(error) => {
+                let delay = backoff.next_delay();
+                tracing::warn!(%error, delay_ms = delay.as_millis(), "{what} failed, retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = cancel.cancelled() => return Err(Cancelled),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,10 +74,13 @@ mod tests {
     fn backoff_grows_and_caps() {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(400));
         let delays: Vec<Duration> = (0..5).map(|_| backoff.next_delay()).collect();
-        assert!(delays[0] >= Duration::from_millis(50) && delays[0] <= Duration::from_millis(100));
-        assert!(delays[1] >= Duration::from_millis(100) && delays[1] <= Duration::from_millis(200));
+        assert!(delays[0] >= Duration::from_millis(50), "{:?}", delays[0]);
+        assert!(delays[0] <= Duration::from_millis(100), "{:?}", delays[0]);
+        assert!(delays[1] >= Duration::from_millis(100), "{:?}", delays[1]);
+        assert!(delays[1] <= Duration::from_millis(200), "{:?}", delays[1]);
         for delay in &delays[2..] {
-            assert!(*delay >= Duration::from_millis(200) && *delay <= Duration::from_millis(400), "{delay:?}");
+            assert!(*delay >= Duration::from_millis(200), "{delay:?}");
+            assert!(*delay <= Duration::from_millis(400), "{delay:?}");
         }
     }
 

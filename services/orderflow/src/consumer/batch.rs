@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use rdkafka::consumer::StreamConsumer;
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::Timestamp;
 use rdkafka::consumer::ConsumerContext;
 use tokio::time::Instant;
 
@@ -19,6 +20,17 @@ pub struct ReceivedEvent {
     pub partition: i32,
     pub offset: i64,
     pub decoded: Result<ValidOrder, Rejection>,
+    /// The record as it arrived, kept so that a rejected event is dead-lettered unchanged.
+    pub original: OriginalRecord,
+}
+
+/// Key, value, headers and timestamp of a consumed record, byte for byte.
+#[derive(Debug, Clone)]
+pub struct OriginalRecord {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub timestamp: Timestamp,
 }
 
 impl ReceivedEvent {
@@ -27,16 +39,31 @@ impl ReceivedEvent {
             Some(bytes) => decode_order_placed(bytes),
             None => Err(Rejection::new(RejectionReason::MalformedJson, "message has no value")),
         };
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|header| (header.key.to_owned(), header.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
             decoded,
+            original: OriginalRecord {
+                key: message.key().map(<[u8]>::to_vec),
+                value: message.payload().map(<[u8]>::to_vec),
+                headers,
+                timestamp: message.timestamp(),
+            },
         }
     }
 }
 
-/// How a batch is cut.
+/// Limits that end the gathering of a batch.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchLimits {
     pub max_size: usize,

@@ -1,15 +1,16 @@
-//! The idempotent consumer: batches from Kafka applied to PostgreSQL exactly once per event id.
+//! The idempotent consumer: batches from Kafka applied to PostgreSQL once per event id.
 
 mod apply;
 mod backoff;
 mod batch;
+pub mod dead_letter;
 mod offsets;
 mod outcome;
 mod processor;
 
 pub use apply::{BatchApplier, Cancelled};
 pub use backoff::Backoff;
-pub use batch::{collect_batch, BatchLimits, ReceivedEvent};
+pub use batch::{collect_batch, BatchLimits, OriginalRecord, ReceivedEvent};
 pub use offsets::OffsetLedger;
 pub use outcome::{BatchSummary, EventOutcome};
 pub use processor::run;

@@ -1,4 +1,4 @@
-//! What happened to each message of a batch.
+//! Outcomes of the messages of a batch.
 
 use crate::events::Rejection;
 

@@ -9,8 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::{BatchApplier, Cancelled};
 use super::batch::{collect_batch, BatchLimits, ReceivedEvent};
+use super::dead_letter::DeadLetterPublisher;
 use super::offsets::OffsetLedger;
 use super::outcome::{BatchSummary, EventOutcome};
+use crate::events::Rejection;
 use crate::kafka::{self, RebalanceContext};
 use crate::metrics::{self, ProcessorMetrics};
 use crate::settings::ProcessorSettings;
@@ -24,15 +26,17 @@ type OrdersConsumer = StreamConsumer<RebalanceContext>;
 /// Runs the processor until SIGTERM or SIGINT.
 ///
 /// Guarantee: an offset is committed to Kafka only after the transaction that recorded the
-/// events before it has committed in PostgreSQL, so a crash at any point re-delivers at most
-/// the last batch, and its event ids are already recorded or not at all.
+/// events before it has committed in PostgreSQL. A crash at any point therefore re-delivers at
+/// most the last batch, whose event ids are either all recorded or none.
 pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
     settings.validate().map_err(anyhow::Error::msg)?;
     let shutdown = shutdown::on_signal();
 
     let pool = database::connect(&settings.database).await?;
     database::migrate(&pool).await?;
-    kafka::ensure_topic(&settings.kafka.brokers, &settings.topic, settings.topic_partitions).await?;
+    let partitions = kafka::ensure_topic(&settings.kafka.brokers, &settings.topic, settings.topic_partitions).await?;
+    let dead_letter_topic = settings.dead_letter_topic();
+    let dead_letter_partitions = kafka::ensure_topic(&settings.kafka.brokers, &dead_letter_topic, partitions).await?;
 
     let registry = Registry::new();
     let metrics = ProcessorMetrics::register(&registry).context("failed to register processor metrics")?;
@@ -53,20 +57,29 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
         "order processor started"
     );
 
-    let applier = BatchApplier::new(pool, metrics.clone());
-    consume_until_shutdown(&consumer, &applier, &metrics, &settings, &shutdown).await;
+    let producer = kafka::idempotent_producer_config(&settings.kafka.brokers)
+        .create()
+        .context("failed to create the Kafka producer for dead letters")?;
+    let stages = Stages {
+        applier: BatchApplier::new(pool.clone(), metrics.clone()),
+        dead_letters: DeadLetterPublisher::new(pool, producer, dead_letter_topic, dead_letter_partitions, settings.group.clone(), metrics.clone()),
+        metrics,
+    };
+    consume_until_shutdown(&consumer, &stages, &settings, &shutdown).await;
 
     tracing::info!("order processor stopped; leaving the consumer group");
     Ok(())
 }
 
-async fn consume_until_shutdown(
-    consumer: &OrdersConsumer,
-    applier: &BatchApplier,
-    metrics: &ProcessorMetrics,
-    settings: &ProcessorSettings,
-    shutdown: &CancellationToken,
-) {
+/// What a batch goes through after it is gathered.
+struct Stages {
+    applier: BatchApplier,
+    dead_letters: DeadLetterPublisher,
+    metrics: ProcessorMetrics,
+}
+
+async fn consume_until_shutdown(consumer: &OrdersConsumer, stages: &Stages, settings: &ProcessorSettings, shutdown: &CancellationToken) {
+    let metrics = &stages.metrics;
     let mut ledger = OffsetLedger::default();
     loop {
         let limits = BatchLimits {
@@ -82,7 +95,7 @@ async fn consume_until_shutdown(
         let batch = drop_revoked(consumer, batch, metrics);
 
         if !batch.is_empty() {
-            let outcomes = match applier.apply(&batch, shutdown).await {
+            let outcomes = match stages.applier.apply(&batch, shutdown).await {
                 Ok(outcomes) => outcomes,
                 Err(Cancelled) => {
                     tracing::info!(events = batch.len(), "shutdown during retries; the batch is abandoned and will be read again");
@@ -90,6 +103,21 @@ async fn consume_until_shutdown(
                 }
             };
             record_outcomes(&batch, &outcomes, metrics);
+
+            // The dead letters must be acknowledged before any offset of the batch is committed,
+            // so that a crash can never skip a rejected record without its dead letter.
+            let letters: Vec<(&ReceivedEvent, &Rejection)> = batch
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|(event, outcome)| match outcome {
+                    EventOutcome::Rejected(rejection) => Some((event, rejection)),
+                    _ => None,
+                })
+                .collect();
+            if stages.dead_letters.publish_all(&letters, shutdown).await.is_err() {
+                tracing::info!(events = batch.len(), "shutdown while a dead letter was retried; the batch's offsets stay uncommitted");
+                return;
+            }
             for event in &batch {
                 ledger.mark_done(&event.topic, event.partition, event.offset);
             }
@@ -98,8 +126,8 @@ async fn consume_until_shutdown(
     }
 }
 
-/// Removes messages of partitions revoked while the batch was gathered; nothing of them is in
-/// the database yet, and their new owner reads them from the last committed offset.
+/// Removes messages of partitions revoked while the batch was gathered. Nothing of them is in
+/// the database yet, and their new owner reads them again from the last committed offset.
 fn drop_revoked(consumer: &OrdersConsumer, batch: Vec<ReceivedEvent>, metrics: &ProcessorMetrics) -> Vec<ReceivedEvent> {
     if batch.is_empty() {
         return batch;
@@ -131,18 +159,8 @@ fn record_outcomes(batch: &[ReceivedEvent], outcomes: &[EventOutcome], metrics: 
         match outcome {
             EventOutcome::Applied => metrics.events_applied.inc(),
             EventOutcome::AlreadyProcessed => metrics.duplicates_suppressed.inc(),
-            EventOutcome::Rejected(rejection) => {
-                metrics.events_rejected.with_label_values(&[rejection.reason.as_label()]).inc();
-                // NOTE: a rejected event is only logged and skipped; nothing else keeps its bytes.
-                tracing::warn!(
-                    topic = %event.topic,
-                    partition = event.partition,
-                    offset = event.offset,
-                    reason = rejection.reason.as_label(),
-                    detail = %rejection.detail,
-                    "skipping an event that can never be applied"
-                );
-            }
+            // Counted and logged once its dead letter is acknowledged.
+            EventOutcome::Rejected(_) => {}
         }
         if let Ok(order) = &event.decoded {
             tracing::debug!(event_id = %order.event_id(), order_id = %order.order_id(), topic = %event.topic, partition = event.partition, offset = event.offset, ?outcome, "event done");
@@ -167,8 +185,8 @@ fn commit_offsets(consumer: &OrdersConsumer, ledger: &mut OffsetLedger, metrics:
     }
 
     let offsets = ledger.to_partition_list();
-    // The commit blocks this thread until the broker answers; block_in_place lets the runtime
-    // move other tasks (the metrics server) to another thread meanwhile.
+    // The commit blocks this thread until the broker responds, so block_in_place lets the
+    // runtime move other tasks, such as the metrics server, to another thread meanwhile.
     match tokio::task::block_in_place(|| consumer.commit(&offsets, CommitMode::Sync)) {
         Ok(()) => ledger.clear(),
         Err(error) => {

@@ -8,7 +8,7 @@ mod embedded {
     refinery::embed_migrations!("../../migrations");
 }
 
-/// Key of the session advisory lock that serializes migrations; processors that start together
+/// Key of the session advisory lock that serializes migrations. Processors that start together
 /// wait for each other here instead of racing to create the same tables.
 const MIGRATION_LOCK_KEY: i64 = 0x6f72_6465_7266_6c77; // "orderflw" in ASCII
 

@@ -1,5 +1,6 @@
 //! PostgreSQL access: the pool, migrations, error classes and one function per SQL statement.
 
+pub mod dead_letters;
 mod errors;
 mod migrations;
 pub mod orders;

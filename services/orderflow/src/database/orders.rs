@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use crate::events::ValidOrder;
 
-/// Inserts the orders ordered by order id; a second order with an existing id fails the
-/// statement with a unique violation, which the caller treats as a permanent failure.
+/// Inserts the orders in order id order. An order id that already exists fails the statement
+/// with a unique violation, which the caller treats as a permanent failure.
 pub async fn insert_orders(
     transaction: &tokio_postgres::Transaction<'_>,
     orders: &[&ValidOrder],

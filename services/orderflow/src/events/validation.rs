@@ -18,7 +18,7 @@ pub const MAX_QUANTITY: i32 = 10_000;
 /// One billion major units of a two-decimal currency; keeps every line total far from `i64::MAX`.
 pub const MAX_UNIT_PRICE_MINOR: i64 = 100_000_000_000;
 
-/// An event id, the key of idempotency: the same id is applied at most once.
+/// The idempotency key of an event: the processor applies each event id at most once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId(pub Uuid);
 
@@ -48,6 +48,7 @@ impl ValidOrder {
 
 /// Parses and validates the bytes of a message value as an `OrderPlaced` event.
 pub fn decode_order_placed(bytes: &[u8]) -> Result<ValidOrder, Rejection> {
+    check_is_object(bytes)?;
     let envelope: Envelope = serde_json::from_slice(bytes)
         .map_err(|error| Rejection::new(RejectionReason::MalformedJson, error.to_string()))?;
     check_envelope(&envelope)?;
@@ -59,7 +60,7 @@ pub fn decode_order_placed(bytes: &[u8]) -> Result<ValidOrder, Rejection> {
     Ok(ValidOrder(event))
 }
 
-/// Checks an already deserialized event; producers call this before sending.
+/// Checks an already deserialized event against every rule.
 pub fn validate_order(event: &OrderPlaced) -> Result<(), Rejection> {
     check_text("customer.id", &event.customer.id, 1, MAX_CUSTOMER_ID_CHARS)?;
     check_email(&event.customer.email)?;
@@ -80,6 +81,17 @@ pub fn validate_order(event: &OrderPlaced) -> Result<(), Rejection> {
         )));
     }
     Ok(())
+}
+
+/// Rejects values that are not a JSON object before serde sees them, because serde's derived
+/// structs also accept a JSON array of the fields in order.
+fn check_is_object(bytes: &[u8]) -> Result<(), Rejection> {
+    let first = bytes.iter().find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    match first {
+        Some(b'{') => Ok(()),
+        Some(_) => Err(Rejection::new(RejectionReason::MalformedJson, "the value is not a JSON object")),
+        None => Err(Rejection::new(RejectionReason::MalformedJson, "the value is empty")),
+    }
 }
 
 fn check_envelope(envelope: &Envelope) -> Result<(), Rejection> {
@@ -285,10 +297,23 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        for bytes in [&b"{"[..], b"[]", b"\xff\xfe", b"", b"null"] {
+        let array_of_fields = br#"["OrderPlaced", 1]"#;
+        for bytes in [&b"{"[..], b"[]", b"\xff\xfe", b"", b"null", b"  \n", array_of_fields] {
             let rejection = decode_order_placed(bytes).unwrap_err();
             assert_eq!(rejection.reason, RejectionReason::MalformedJson, "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_without_overflow() {
+        let depth = 100_000;
+        let value = format!("{{\"type\":\"OrderPlaced\",\"version\":1,\"x\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+        let rejection = decode_order_placed(value.as_bytes()).unwrap_err();
+        assert_eq!(rejection.reason, RejectionReason::InvalidOrder, "{}", rejection.detail);
+
+        let top_level = "[".repeat(depth);
+        let rejection = decode_order_placed(top_level.as_bytes()).unwrap_err();
+        assert_eq!(rejection.reason, RejectionReason::MalformedJson, "{}", rejection.detail);
     }
 
     #[test]

@@ -14,8 +14,8 @@ pub fn base_config(brokers: &Brokers) -> ClientConfig {
     config
 }
 
-/// A consumer that never commits or stores offsets by itself: the caller commits only what the
-/// database already holds.
+/// Returns settings for a consumer that never commits or stores offsets by itself, so that the
+/// caller commits only what the database already contains.
 pub fn manual_commit_consumer_config(brokers: &Brokers, group: &str, session_timeout_ms: u32) -> ClientConfig {
     let mut config = base_config(brokers);
     config
@@ -33,8 +33,8 @@ pub fn manual_commit_consumer_config(brokers: &Brokers, group: &str, session_tim
     config
 }
 
-/// An idempotent producer waiting for all in-sync replicas: a retried send is never written
-/// twice and an acknowledged one survives a broker failure.
+/// Returns settings for an idempotent producer that waits for all in-sync replicas. A retried
+/// send is then never written twice, and an acknowledged one survives a broker failure.
 pub fn idempotent_producer_config(brokers: &Brokers) -> ClientConfig {
     let mut config = base_config(brokers);
     config

@@ -11,10 +11,10 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::client_config::base_config;
 use crate::settings::Brokers;
 
-/// How long start-up waits for the brokers to answer before it reports them unreachable.
+/// Time that start-up waits for the brokers to respond before it reports them unreachable.
 pub const BROKER_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Checks that the brokers answer a metadata request, with a message that names them.
+/// Checks that the brokers respond to a metadata request, with an error that names them.
 pub fn check_brokers(brokers: &Brokers) -> anyhow::Result<()> {
     let consumer: BaseConsumer = base_config(brokers)
         .create()

@@ -11,7 +11,9 @@ pub struct ProcessorMetrics {
     pub events_consumed: IntCounter,
     pub events_applied: IntCounter,
     pub duplicates_suppressed: IntCounter,
-    pub events_rejected: IntCounterVec,
+    pub events_dead_lettered: IntCounterVec,
+    pub dead_letter_failures: IntCounter,
+    pub dead_letters_suppressed: IntCounter,
     pub events_abandoned: IntCounter,
     pub batch_size: Histogram,
     pub transaction_duration: Histogram,
@@ -35,12 +37,20 @@ impl ProcessorMetrics {
                 "orderflow_processor_duplicates_suppressed_total",
                 "Valid events skipped because their event id was already processed.",
             )?,
-            events_rejected: IntCounterVec::new(
+            events_dead_lettered: IntCounterVec::new(
                 Opts::new(
-                    "orderflow_processor_events_rejected_total",
-                    "Events that can never be applied, by reason; their offsets are committed past them.",
+                    "orderflow_processor_events_dead_lettered_total",
+                    "Events that can never be applied and were written to the dead-letter topic, by reason.",
                 ),
                 &["reason"],
+            )?,
+            dead_letters_suppressed: IntCounter::new(
+                "orderflow_processor_dead_letters_suppressed_total",
+                "Rejected records not written again because an earlier delivery already dead-lettered them.",
+            )?,
+            dead_letter_failures: IntCounter::new(
+                "orderflow_processor_dead_letter_publish_failures_total",
+                "Failed writes to the dead-letter topic; each is retried, and its partition waits meanwhile.",
             )?,
             events_abandoned: IntCounter::new(
                 "orderflow_processor_events_abandoned_total",
@@ -74,7 +84,9 @@ impl ProcessorMetrics {
         registry.register(Box::new(metrics.events_consumed.clone()))?;
         registry.register(Box::new(metrics.events_applied.clone()))?;
         registry.register(Box::new(metrics.duplicates_suppressed.clone()))?;
-        registry.register(Box::new(metrics.events_rejected.clone()))?;
+        registry.register(Box::new(metrics.events_dead_lettered.clone()))?;
+        registry.register(Box::new(metrics.dead_letter_failures.clone()))?;
+        registry.register(Box::new(metrics.dead_letters_suppressed.clone()))?;
         registry.register(Box::new(metrics.events_abandoned.clone()))?;
         registry.register(Box::new(metrics.batch_size.clone()))?;
         registry.register(Box::new(metrics.transaction_duration.clone()))?;
@@ -84,7 +96,7 @@ impl ProcessorMetrics {
 
         // Labelled series exist from the start, so a rate() over them never misses the first event.
         for reason in RejectionReason::ALL {
-            metrics.events_rejected.with_label_values(&[reason.as_label()]);
+            metrics.events_dead_lettered.with_label_values(&[reason.as_label()]);
         }
         for cause in TransientCause::ALL {
             metrics.transaction_retries.with_label_values(&[cause.as_label()]);

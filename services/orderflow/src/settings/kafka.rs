@@ -36,7 +36,7 @@ impl FromStr for Brokers {
         let entries: Vec<&str> = value.split(',').map(str::trim).collect();
         for entry in &entries {
             let valid = match entry.rsplit_once(':') {
-                Some((host, port)) => !host.is_empty() && port.parse::<u16>().map_or(false, |p| p > 0),
+                Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
                 None => false,
             };
             if !valid {

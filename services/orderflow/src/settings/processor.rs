@@ -25,6 +25,10 @@ pub struct ProcessorSettings {
     #[arg(long, env = "ORDERFLOW_TOPIC_PARTITIONS", default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     pub topic_partitions: i32,
 
+    /// Topic that receives events that can never be applied; default: the topic name plus `.dlt`.
+    #[arg(long, env = "ORDERFLOW_DEAD_LETTER_TOPIC")]
+    pub dead_letter_topic: Option<String>,
+
     /// Consumer group; every processor of one deployment uses the same group.
     #[arg(long, env = "ORDERFLOW_GROUP", default_value = "order-processor")]
     pub group: String,
@@ -52,9 +56,20 @@ impl ProcessorSettings {
         Duration::from_millis(self.batch_linger_ms)
     }
 
+    pub fn dead_letter_topic(&self) -> String {
+        self.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dlt", self.topic))
+    }
+
     /// Cross-field rules that clap cannot express.
     pub fn validate(&self) -> Result<(), String> {
         super::validate_topic_name("--topic", &self.topic)?;
+        super::validate_topic_name("--dead-letter-topic", &self.dead_letter_topic())?;
+        if self.dead_letter_topic() == self.topic {
+            return Err(format!(
+                "--dead-letter-topic {:?} is the same as --topic; dead letters would be consumed again, so pick another name",
+                self.topic
+            ));
+        }
         if self.group.trim().is_empty() {
             return Err("--group is empty; name the consumer group, e.g. order-processor".to_owned());
         }

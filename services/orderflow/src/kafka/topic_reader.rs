@@ -4,24 +4,26 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use orderflow::kafka::{self, Watermarks};
-use orderflow::settings::Brokers;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-/// Longest time without any new message before the read is reported as stuck.
+use super::client_config::base_config;
+use super::group_offsets::{watermarks, Watermarks};
+use crate::settings::Brokers;
+
+/// Maximum time without a new message before the read is reported as stuck.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Calls `visit(partition, offset, value)` for every message below the high watermarks taken at
-/// the start, and returns those watermarks.
+/// Calls `visit` for every message below the high watermarks taken at the start, and returns
+/// those watermarks. Blocks the calling thread.
 pub fn read_topic(
     brokers: &Brokers,
     topic: &str,
-    mut visit: impl FnMut(i32, i64, Option<&[u8]>),
+    mut visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> anyhow::Result<BTreeMap<i32, Watermarks>> {
-    let marks = kafka::watermarks(brokers, topic)?;
-    let mut config = kafka::base_config(brokers);
+    let marks = watermarks(brokers, topic)?;
+    let mut config = base_config(brokers);
     // No group: nothing is committed, and `assign` needs no group coordinator.
     config.set("enable.auto.commit", "false").set("group.id", "orderctl-reader");
     let consumer: BaseConsumer = config.create().context("failed to create a Kafka consumer")?;
@@ -55,7 +57,7 @@ pub fn read_topic(
         if message.offset() >= high {
             continue;
         }
-        visit(message.partition(), message.offset(), message.payload());
+        visit(&message);
         if message.offset() == high - 1 {
             remaining -= 1;
         }
