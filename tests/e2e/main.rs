@@ -8,5 +8,6 @@ mod crash;
 mod dead_letter;
 mod dedup;
 mod json_test_suite;
+mod redrive;
 mod replay;
 mod settings;

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use orderflow::settings::TelemetrySettings;
 
-use crate::commands::{lag::LagArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
+use crate::commands::{dlt::DltArgs, lag::LagArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "orderctl", version, about = "Operate an orderflow pipeline: produce orders, verify the database, replay topics.")]
@@ -27,4 +27,6 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Print a consumer group's lag per partition; with --wait, wait until it reaches 0.
     Lag(LagArgs),
+    /// Inspect the dead-letter topic and redrive records to their original topic.
+    Dlt(DltArgs),
 }

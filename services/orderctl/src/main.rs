@@ -12,6 +12,13 @@ use cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so `orderctl dlt list | head` would panic on the closed pipe; the
+    // default action ends the process quietly, as other command-line tools do.
+    // SAFETY: called before any other thread writes to stdout; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+
     let cli = Cli::parse();
     orderflow::telemetry::init(cli.telemetry.log_format);
 
@@ -20,6 +27,7 @@ async fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args).await,
         Command::Replay(args) => commands::replay::run(args).await.map(|()| true),
         Command::Lag(args) => commands::lag::run(args).await.map(|()| true),
+        Command::Dlt(args) => commands::dlt::run(args).await.map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
