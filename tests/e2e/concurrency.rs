@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use orderflow::consumer::{BatchApplier, EventOutcome, OriginalRecord, ReceivedEvent};
+use orderflow::consumer::{BatchApplier, EventOutcome, OriginalRecord, ReceivedEvent, Waiter};
 use orderflow::events::decode_order_placed;
 use orderflow::metrics::ProcessorMetrics;
 use orderflow::settings::DatabaseSettings;
@@ -57,7 +57,7 @@ async fn opposite_order_batches_apply_once() {
     let pool = orderflow::database::connect(&settings).await.expect("pool");
     orderflow::database::migrate(&pool).await.expect("migrations");
     let metrics = ProcessorMetrics::register(&prometheus::Registry::new()).expect("metrics");
-    let applier = BatchApplier::new(pool, metrics.clone());
+    let applier = BatchApplier::new(pool, metrics.clone(), Waiter::Sleep);
     let cancel = CancellationToken::new();
 
     const ROUNDS: u128 = 20;

@@ -8,6 +8,7 @@ mod crash;
 mod dead_letter;
 mod dedup;
 mod json_test_suite;
+mod metrics;
 mod redrive;
 mod replay;
 mod settings;

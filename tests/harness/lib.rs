@@ -14,7 +14,7 @@ use orderflow::settings::{Brokers, DatabaseUrl, DEFAULT_BROKERS, DEFAULT_DATABAS
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_postgres::NoTls;
 
-pub use processes::{scrape_metric, Orderctl, RunningProcessor};
+pub use processes::{http_get, scrape_metric, Orderctl, RunningProcessor};
 
 /// Everything one test owns: names are unique, so tests can run in parallel.
 pub struct TestContext {

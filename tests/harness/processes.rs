@@ -107,12 +107,21 @@ impl RunningProcessor {
     }
 }
 
-/// Reads `/metrics` over plain HTTP/1.0 and returns the value of `series`, or 0 when absent.
+/// Sends `GET path` over plain HTTP/1.0 to a loopback port and returns the status code and body.
+pub async fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("response");
+    let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("HTTP status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// Reads `/metrics` and returns the value of `series`, or 0 when absent.
 pub async fn scrape_metric(port: u16, series: &str) -> f64 {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect to metrics");
-    stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").await.expect("request");
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.expect("response");
+    let (_, body) = http_get(port, "/metrics").await;
     body.lines()
         .filter(|line| !line.starts_with('#'))
         .find_map(|line| {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::backoff::Backoff;
 use super::batch::ReceivedEvent;
 use super::outcome::EventOutcome;
+use super::waiter::Waiter;
 use crate::database::{self, orders, processed_events, FailureClass, TransientCause};
 use crate::events::{Rejection, RejectionReason, ValidOrder};
 use crate::metrics::ProcessorMetrics;
@@ -37,11 +38,12 @@ enum ApplyError {
 pub struct BatchApplier {
     pool: Pool,
     metrics: ProcessorMetrics,
+    waiter: Waiter,
 }
 
 impl BatchApplier {
-    pub fn new(pool: Pool, metrics: ProcessorMetrics) -> Self {
-        Self { pool, metrics }
+    pub fn new(pool: Pool, metrics: ProcessorMetrics, waiter: Waiter) -> Self {
+        Self { pool, metrics, waiter }
     }
 
     /// Returns one outcome per event, in the order of `events`.
@@ -113,14 +115,19 @@ impl BatchApplier {
             let error = match self.try_apply(events, indices).await {
                 Ok(inserted) => {
                     self.metrics.transaction_duration.observe(started.elapsed().as_secs_f64());
+                    self.metrics.stalled.set(0);
                     return Ok(Ok(inserted));
                 }
                 Err(error) => error,
             };
             let cause = match failure_class(&error) {
-                FailureClass::Permanent => return Ok(Err(error)),
+                FailureClass::Permanent => {
+                    self.metrics.stalled.set(0);
+                    return Ok(Err(error));
+                }
                 FailureClass::Transient(cause) => cause,
             };
+            self.metrics.stalled.set(1);
 
             let delay = backoff.next_delay();
             let delay_ms = delay.as_millis();
@@ -131,10 +138,7 @@ impl BatchApplier {
             }
             self.metrics.transaction_retries.with_label_values(&[cause.as_label()]).inc();
 
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = cancel.cancelled() => return Err(Cancelled),
-            }
+            self.waiter.wait(delay, cancel).await?;
         }
     }
 

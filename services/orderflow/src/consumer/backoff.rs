@@ -8,6 +8,7 @@ use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 use super::apply::Cancelled;
+use super::waiter::Waiter;
 
 /// Delays grow from `initial` by doubling up to `max`; each wait is drawn uniformly from
 /// `[delay / 2, delay]` so that processors retrying together spread out.
@@ -45,7 +46,13 @@ impl Backoff {
 
 /// Runs `operation` until it succeeds, waiting with backoff between attempts and logging each
 /// failure as `what`. Returns `Err(Cancelled)` when `cancel` fires during a wait.
-pub async fn retry_until_ok<T, E, F, Fut>(what: &str, mut backoff: Backoff, cancel: &CancellationToken, mut operation: F) -> Result<T, Cancelled>
+pub async fn retry_until_ok<T, E, F, Fut>(
+    what: &str,
+    mut backoff: Backoff,
+    waiter: &Waiter,
+    cancel: &CancellationToken,
+    mut operation: F,
+) -> Result<T, Cancelled>
 where
     E: std::fmt::Display,
     F: FnMut() -> Fut,
@@ -57,10 +64,7 @@ where
             Err(error) => {
                 let delay = backoff.next_delay();
                 tracing::warn!(%error, delay_ms = delay.as_millis(), "{what} failed, retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = cancel.cancelled() => return Err(Cancelled),
-                }
+                waiter.wait(delay, cancel).await?;
             }
         }
     }

@@ -19,6 +19,7 @@ use super::apply::Cancelled;
 use super::backoff::{retry_until_ok, Backoff};
 use crate::database::dead_letters::{self, Position};
 use super::batch::ReceivedEvent;
+use super::waiter::Waiter;
 use crate::events::Rejection;
 use crate::metrics::ProcessorMetrics;
 
@@ -61,6 +62,7 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct DeadLetterPublisher {
     pool: Pool,
+    waiter: Waiter,
     producer: FutureProducer,
     topic: String,
     partitions: i32,
@@ -69,8 +71,16 @@ pub struct DeadLetterPublisher {
 }
 
 impl DeadLetterPublisher {
-    pub fn new(pool: Pool, producer: FutureProducer, topic: String, partitions: i32, group: String, metrics: ProcessorMetrics) -> Self {
-        Self { pool, producer, topic, partitions: partitions.max(1), group, metrics }
+    pub fn new(
+        pool: Pool,
+        waiter: Waiter,
+        producer: FutureProducer,
+        topic: String,
+        partitions: i32,
+        group: String,
+        metrics: ProcessorMetrics,
+    ) -> Self {
+        Self { pool, waiter, producer, topic, partitions: partitions.max(1), group, metrics }
     }
 
     /// Publishes each record and waits for the broker's acknowledgement, retrying a failed
@@ -81,7 +91,7 @@ impl DeadLetterPublisher {
             return Ok(());
         }
         let positions: Vec<Position> = letters.iter().map(|(event, _)| position(event)).collect();
-        let recorded = retry_until_ok("reading the dead-letter records", Backoff::for_database(), cancel, || async {
+        let recorded = retry_until_ok("reading the dead-letter records", Backoff::for_database(), &self.waiter, cancel, || async {
             let client = self.pool.get().await.map_err(|error| error.to_string())?;
             dead_letters::find_recorded(&client, &positions).await.map_err(|error| error.to_string())
         })
@@ -96,7 +106,7 @@ impl DeadLetterPublisher {
             self.publish_with_retry(event, rejection, cancel).await?;
 
             let detail = escape_control_characters(&rejection.detail);
-            retry_until_ok("recording a dead letter", Backoff::for_database(), cancel, || async {
+            retry_until_ok("recording a dead letter", Backoff::for_database(), &self.waiter, cancel, || async {
                 let client = self.pool.get().await.map_err(|error| error.to_string())?;
                 dead_letters::record(&client, position, rejection.reason.as_label(), &detail).await.map_err(|error| error.to_string())
             })
@@ -110,6 +120,7 @@ impl DeadLetterPublisher {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
         while let Err(error) = self.publish(event, rejection).await {
             self.metrics.dead_letter_failures.inc();
+            self.metrics.stalled.set(1);
             let delay = backoff.next_delay();
             tracing::error!(
                 dead_letter_topic = %self.topic,
@@ -120,12 +131,10 @@ impl DeadLetterPublisher {
                 delay_ms = delay.as_millis(),
                 "failed to write a dead letter; the partition waits and retries"
             );
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = cancel.cancelled() => return Err(Cancelled),
-            }
+            self.waiter.wait(delay, cancel).await?;
         }
 
+        self.metrics.stalled.set(0);
         self.metrics.events_dead_lettered.with_label_values(&[rejection.reason.as_label()]).inc();
         tracing::warn!(
             topic = %event.topic,

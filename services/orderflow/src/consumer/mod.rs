@@ -7,6 +7,7 @@ pub mod dead_letter;
 mod offsets;
 mod outcome;
 mod processor;
+mod waiter;
 
 pub use apply::{BatchApplier, Cancelled};
 pub use backoff::Backoff;
@@ -14,3 +15,4 @@ pub use batch::{collect_batch, BatchLimits, OriginalRecord, ReceivedEvent};
 pub use offsets::OffsetLedger;
 pub use outcome::{BatchSummary, EventOutcome};
 pub use processor::run;
+pub use waiter::{PausingPoller, Waiter};

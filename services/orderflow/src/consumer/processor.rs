@@ -1,5 +1,6 @@
 //! The order processor's main loop: batch, apply in PostgreSQL, then commit offsets in Kafka.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,17 +12,18 @@ use super::apply::{BatchApplier, Cancelled};
 use super::batch::{collect_batch, BatchLimits, ReceivedEvent};
 use super::dead_letter::DeadLetterPublisher;
 use super::offsets::OffsetLedger;
+use super::waiter::{PausingPoller, Waiter};
 use super::outcome::{BatchSummary, EventOutcome};
 use crate::events::Rejection;
-use crate::kafka::{self, RebalanceContext};
-use crate::metrics::{self, ProcessorMetrics};
+use crate::kafka::{self, ObservedContext};
+use crate::metrics::{self, ConsumerMetrics, Health, ProcessorMetrics};
 use crate::settings::ProcessorSettings;
 use crate::{database, shutdown};
 
 /// How often offsets whose commit failed are tried again while no new message arrives.
 const PENDING_COMMIT_RETRY: Duration = Duration::from_secs(1);
 
-type OrdersConsumer = StreamConsumer<RebalanceContext>;
+type OrdersConsumer = StreamConsumer<ObservedContext>;
 
 /// Runs the processor until SIGTERM or SIGINT.
 ///
@@ -40,12 +42,22 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
 
     let registry = Registry::new();
     let metrics = ProcessorMetrics::register(&registry).context("failed to register processor metrics")?;
-    metrics::serve(settings.metrics_address, registry, shutdown.clone()).await?;
+    let consumer_metrics = ConsumerMetrics::register(&registry, &settings.group).context("failed to register consumer metrics")?;
+    metrics::register_service_metrics(&registry, "order-processor").context("failed to register service metrics")?;
+    metrics::register_pool_metrics(&registry, pool.clone()).context("failed to register pool metrics")?;
 
-    let consumer: OrdersConsumer =
-        kafka::manual_commit_consumer_config(&settings.kafka.brokers, &settings.group, settings.session_timeout_ms)
-            .create_with_context(RebalanceContext)
-            .context("failed to create the Kafka consumer")?;
+    let context = ObservedContext::new(consumer_metrics);
+    let health = Health::new(pool.clone(), context.broker_up(), metrics.stalled.clone());
+    metrics::serve(settings.metrics_address, registry, health, shutdown.clone()).await?;
+
+    let mut consumer_config =
+        kafka::manual_commit_consumer_config(&settings.kafka.brokers, &settings.group, settings.session_timeout_ms);
+    consumer_config.set("statistics.interval.ms", settings.statistics_interval_ms.to_string());
+    let consumer: Arc<OrdersConsumer> = Arc::new(
+        consumer_config
+            .create_with_context(context)
+            .context("failed to create the Kafka consumer")?,
+    );
     consumer
         .subscribe(&[&settings.topic])
         .with_context(|| format!("failed to subscribe to topic {}", settings.topic))?;
@@ -60,9 +72,12 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
     let producer = kafka::idempotent_producer_config(&settings.kafka.brokers)
         .create()
         .context("failed to create the Kafka producer for dead letters")?;
+    let poller = Arc::new(PausingPoller::new(Arc::clone(&consumer)));
+    let waiter = Waiter::KeepPolling(Arc::clone(&poller));
     let stages = Stages {
-        applier: BatchApplier::new(pool.clone(), metrics.clone()),
-        dead_letters: DeadLetterPublisher::new(pool, producer, dead_letter_topic, dead_letter_partitions, settings.group.clone(), metrics.clone()),
+        poller,
+        applier: BatchApplier::new(pool.clone(), metrics.clone(), waiter.clone()),
+        dead_letters: DeadLetterPublisher::new(pool, waiter, producer, dead_letter_topic, dead_letter_partitions, settings.group.clone(), metrics.clone()),
         metrics,
     };
     consume_until_shutdown(&consumer, &stages, &settings, &shutdown).await;
@@ -73,6 +88,8 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
 
 /// What a batch goes through after it is gathered.
 struct Stages {
+    /// Holds the messages that arrived while a retry waited; they start the next batch.
+    poller: Arc<PausingPoller>,
     applier: BatchApplier,
     dead_letters: DeadLetterPublisher,
     metrics: ProcessorMetrics,
@@ -87,11 +104,14 @@ async fn consume_until_shutdown(consumer: &OrdersConsumer, stages: &Stages, sett
             linger: settings.batch_linger(),
             idle_timeout: (!ledger.is_empty()).then_some(PENDING_COMMIT_RETRY),
         };
-        let batch = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return,
-            batch = collect_batch(consumer, limits) => batch,
-        };
+        let mut batch = stages.poller.take_held_back();
+        if batch.is_empty() {
+            batch = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                batch = collect_batch(consumer, limits) => batch,
+            };
+        }
         let batch = drop_revoked(consumer, batch, metrics);
 
         if !batch.is_empty() {
@@ -122,7 +142,9 @@ async fn consume_until_shutdown(consumer: &OrdersConsumer, stages: &Stages, sett
                 ledger.mark_done(&event.topic, event.partition, event.offset);
             }
         }
-        commit_offsets(consumer, &mut ledger, metrics);
+        if commit_offsets(consumer, &mut ledger, metrics) {
+            observe_latency(&batch, metrics);
+        }
     }
 }
 
@@ -170,28 +192,44 @@ fn record_outcomes(batch: &[ReceivedEvent], outcomes: &[EventOutcome], metrics: 
     tracing::debug!(applied = summary.applied, already_processed = summary.already_processed, rejected = summary.rejected, "batch committed");
 }
 
-/// Commits the ledger's offsets synchronously; on failure they stay in the ledger for the next
-/// attempt. A lost commit only means re-delivery, which the event id ledger absorbs.
-fn commit_offsets(consumer: &OrdersConsumer, ledger: &mut OffsetLedger, metrics: &ProcessorMetrics) {
+/// Records, for each message of a committed batch, the time from its Kafka timestamp until now.
+fn observe_latency(batch: &[ReceivedEvent], metrics: &ProcessorMetrics) {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    for event in batch {
+        if let Some(timestamp_ms) = event.original.timestamp.to_millis() {
+            let seconds = (now_ms - timestamp_ms).max(0) as f64 / 1000.0;
+            metrics.end_to_end_latency.observe(seconds);
+        }
+    }
+}
+
+/// Commits the ledger's offsets synchronously and returns whether it did; on failure they stay
+/// in the ledger for the next attempt. A lost commit only means re-delivery, which the event id
+/// ledger absorbs.
+fn commit_offsets(consumer: &OrdersConsumer, ledger: &mut OffsetLedger, metrics: &ProcessorMetrics) -> bool {
     if ledger.is_empty() {
-        return;
+        return false;
     }
     match consumer.assignment() {
         Ok(assignment) => ledger.retain_assigned(&assignment),
         Err(error) => tracing::warn!(%error, "failed to read the partition assignment before committing"),
     }
     if ledger.is_empty() {
-        return;
+        return false;
     }
 
     let offsets = ledger.to_partition_list();
     // The commit blocks this thread until the broker responds, so block_in_place lets the
     // runtime move other tasks, such as the metrics server, to another thread meanwhile.
     match tokio::task::block_in_place(|| consumer.commit(&offsets, CommitMode::Sync)) {
-        Ok(()) => ledger.clear(),
+        Ok(()) => {
+            ledger.clear();
+            true
+        }
         Err(error) => {
             metrics.offset_commit_failures.inc();
             tracing::warn!(%error, "failed to commit offsets to Kafka; retrying with the next batch");
+            false
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Counters and histograms of the order processor.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::database::TransientCause;
 use crate::events::RejectionReason;
@@ -20,6 +20,10 @@ pub struct ProcessorMetrics {
     pub transaction_retries: IntCounterVec,
     pub batches_split: IntCounter,
     pub offset_commit_failures: IntCounter,
+    pub end_to_end_latency: Histogram,
+    /// 1 while the processor waits to retry a transient failure, which holds back every
+    /// assigned partition; 0 otherwise.
+    pub stalled: IntGauge,
 }
 
 impl ProcessorMetrics {
@@ -79,8 +83,21 @@ impl ProcessorMetrics {
                 "orderflow_processor_offset_commit_failures_total",
                 "Kafka offset commits that failed; the offsets are committed with the next batch.",
             )?,
+            end_to_end_latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "orderflow_processor_end_to_end_latency_seconds",
+                    "From the event's Kafka timestamp to the commit of its offset.",
+                )
+                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]),
+            )?,
+            stalled: IntGauge::new(
+                "orderflow_processor_stalled",
+                "1 while processing waits to retry a transient failure (database or dead-letter write), else 0.",
+            )?,
         };
 
+        registry.register(Box::new(metrics.end_to_end_latency.clone()))?;
+        registry.register(Box::new(metrics.stalled.clone()))?;
         registry.register(Box::new(metrics.events_consumed.clone()))?;
         registry.register(Box::new(metrics.events_applied.clone()))?;
         registry.register(Box::new(metrics.duplicates_suppressed.clone()))?;

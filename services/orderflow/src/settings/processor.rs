@@ -46,7 +46,12 @@ pub struct ProcessorSettings {
     #[arg(long, env = "ORDERFLOW_SESSION_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(6_000..=300_000))]
     pub session_timeout_ms: u32,
 
-    /// Address of the HTTP server for `/metrics` and `/healthz`; port 0 picks a free port.
+    /// Interval of librdkafka's statistics, which feed the consumer lag gauges, in milliseconds;
+    /// 0 turns them off.
+    #[arg(long, env = "ORDERFLOW_STATISTICS_INTERVAL_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(0..=3_600_000))]
+    pub statistics_interval_ms: u32,
+
+    /// Address of the HTTP server for `/metrics`, `/healthz` and `/readyz`; port 0 picks a free port.
     #[arg(long, env = "ORDERFLOW_METRICS_ADDRESS", default_value = "127.0.0.1:9464")]
     pub metrics_address: SocketAddr,
 }

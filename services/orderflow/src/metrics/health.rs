@@ -1,0 +1,44 @@
+//! Readiness: whether this process can do its work right now.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use prometheus::IntGauge;
+
+/// Longest time the database check of `/readyz` may take.
+const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The inputs of `/readyz`: a database ping, the broker connection state that librdkafka's
+/// statistics report, and the gauge that is 1 while work waits for a transient failure.
+#[derive(Clone)]
+pub struct Health {
+    pool: Pool,
+    broker_up: Arc<AtomicBool>,
+    stalled: IntGauge,
+}
+
+impl Health {
+    pub fn new(pool: Pool, broker_up: Arc<AtomicBool>, stalled: IntGauge) -> Self {
+        Self { pool, broker_up, stalled }
+    }
+
+    /// Returns why the process is not ready, or `Ok` when it is.
+    pub async fn check(&self) -> Result<(), String> {
+        if self.stalled.get() > 0 {
+            return Err("processing waits while a transient failure is retried".to_owned());
+        }
+        if !self.broker_up.load(Ordering::Relaxed) {
+            return Err("no connection to a Kafka broker is up".to_owned());
+        }
+        let ping = async {
+            let client = self.pool.get().await.map_err(|error| format!("database unreachable: {error}"))?;
+            client.simple_query("SELECT 1").await.map_err(|error| format!("database query failed: {error}"))?;
+            Ok(())
+        };
+        tokio::time::timeout(DATABASE_CHECK_TIMEOUT, ping)
+            .await
+            .unwrap_or_else(|_| Err(format!("database did not respond within {} s", DATABASE_CHECK_TIMEOUT.as_secs())))
+    }
+}
