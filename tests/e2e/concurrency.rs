@@ -57,7 +57,7 @@ async fn opposite_order_batches_apply_once() {
     let pool = orderflow::database::connect(&settings).await.expect("pool");
     orderflow::database::migrate(&pool).await.expect("migrations");
     let metrics = ProcessorMetrics::register(&prometheus::Registry::new()).expect("metrics");
-    let applier = BatchApplier::new(pool, metrics.clone(), Waiter::Sleep);
+    let applier = BatchApplier::new(pool, metrics.clone(), Waiter::Sleep, "order-events".to_owned());
     let cancel = CancellationToken::new();
 
     const ROUNDS: u128 = 20;

@@ -23,6 +23,7 @@ async fn json_test_suite_files_never_stall() {
     context.send_raw(&messages).await;
 
     let mut processor = context.spawn_processor("processor", &[]);
+    let mut notifier = context.spawn_notifier("notifier", &[]);
     context.wait_caught_up(&context.group, Duration::from_secs(120)).await;
 
     assert!(processor.is_running(), "processor exited; log: {}", processor.log_path.display());
@@ -57,4 +58,15 @@ async fn json_test_suite_files_never_stall() {
         assert!(!letter.header_text("kafka_dlt-exception-message").is_empty());
         assert_eq!(letter.header_text("orderflow_dlt-attempts"), "1");
     }
+
+    // The notifier turns every dead letter into a failure notice, and survives them all.
+    context.wait_caught_up_on(&context.dead_letter_topic(), &context.notifier_group(), Duration::from_secs(120)).await;
+    assert!(notifier.is_running(), "notifier exited; log: {}", notifier.log_path.display());
+    let notices: i64 = context
+        .client
+        .query_one("SELECT count(*) FROM notifications WHERE kind = 'order_failed'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(notices, 318);
 }

@@ -9,6 +9,8 @@ mod dead_letter;
 mod dedup;
 mod json_test_suite;
 mod metrics;
+mod naughty_strings;
+mod notifications;
 mod redrive;
 mod replay;
 mod settings;

@@ -5,6 +5,7 @@
 //! start; `ORDERFLOW_TEST_BROKERS` and `ORDERFLOW_TEST_DATABASE_URL` point them elsewhere.
 
 mod processes;
+mod webhook;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,7 +15,8 @@ use orderflow::settings::{Brokers, DatabaseUrl, DEFAULT_BROKERS, DEFAULT_DATABAS
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_postgres::NoTls;
 
-pub use processes::{http_get, scrape_metric, Orderctl, RunningProcessor};
+pub use processes::{http_get, scrape_metric, Orderctl, RunningService};
+pub use webhook::{WebhookReceiver, WebhookRequest};
 
 /// Everything one test owns: names are unique, so tests can run in parallel.
 pub struct TestContext {
@@ -57,13 +59,35 @@ impl TestContext {
 
 
     /// Starts an order processor on this test's topic, group and database.
-    pub fn spawn_processor(&self, label: &str, extra_args: &[&str]) -> RunningProcessor {
+    pub fn spawn_processor(&self, label: &str, extra_args: &[&str]) -> RunningService {
         let group = self.group.clone();
         self.spawn_processor_in_group(label, &group, extra_args)
     }
 
-    pub fn spawn_processor_in_group(&self, label: &str, group: &str, extra_args: &[&str]) -> RunningProcessor {
-        RunningProcessor::spawn(self, label, group, extra_args)
+    pub fn spawn_processor_in_group(&self, label: &str, group: &str, extra_args: &[&str]) -> RunningService {
+        RunningService::spawn_processor(self, label, group, extra_args)
+    }
+
+    /// Starts a notifier on this test's events and dead-letter topics, in group `notifier-NAME`.
+    pub fn spawn_notifier(&self, label: &str, extra_args: &[&str]) -> RunningService {
+        RunningService::spawn_notifier(self, label, extra_args)
+    }
+
+    pub fn notifier_group(&self) -> String {
+        format!("notifier-{}", self.name)
+    }
+
+    /// Waits until `group` has committed up to the end of every partition of `topic`.
+    pub async fn wait_caught_up_on(&self, topic: &str, group: &str, timeout: Duration) {
+        let started = Instant::now();
+        loop {
+            let lag = orderflow::kafka::group_lag(&self.brokers, group, topic).expect("lag");
+            if lag.values().all(|lag| *lag == 0) {
+                return;
+            }
+            assert!(started.elapsed() < timeout, "group {group} still lags on {topic} after {timeout:?}: {lag:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     pub fn orderctl(&self) -> Orderctl<'_> {
@@ -156,6 +180,11 @@ impl StoredRecord {
 }
 
 impl TestContext {
+    /// This test's topic of OrderConfirmed events, which the processor's outbox relay fills.
+    pub fn events_topic(&self) -> String {
+        format!("{}.events", self.topic)
+    }
+
     pub fn dead_letter_topic(&self) -> String {
         format!("{}.dlt", self.topic)
     }

@@ -39,29 +39,44 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
 
-/// An order processor child process.
-pub struct RunningProcessor {
+/// A service binary (order processor or notifier) running as a child process.
+pub struct RunningService {
     child: Child,
     pub metrics_port: u16,
     pub log_path: PathBuf,
 }
 
-impl RunningProcessor {
-    pub(crate) fn spawn(context: &TestContext, label: &str, group: &str, extra_args: &[&str]) -> Self {
+impl RunningService {
+    pub(crate) fn spawn_processor(context: &TestContext, label: &str, group: &str, extra_args: &[&str]) -> Self {
+        let mut args = vec!["--topic", &context.topic, "--group", group];
+        let events_topic = context.events_topic();
+        args.extend(["--events-topic", &events_topic]);
+        args.extend(extra_args);
+        Self::spawn("order-processor", context, label, &args)
+    }
+
+    pub(crate) fn spawn_notifier(context: &TestContext, label: &str, extra_args: &[&str]) -> Self {
+        let (events_topic, dead_letter_topic) = (context.events_topic(), context.dead_letter_topic());
+        let group = format!("notifier-{}", context.name);
+        let mut args = vec!["--events-topic", &events_topic, "--dead-letter-topic", &dead_letter_topic, "--group", &group];
+        args.extend(extra_args);
+        Self::spawn("notifier", context, label, &args)
+    }
+
+    fn spawn(binary_name: &str, context: &TestContext, label: &str, args: &[&str]) -> Self {
         let metrics_port = free_port();
         let (log, log_path) = log_file(&format!("{}-{label}", context.name));
-        let child = Command::new(binary("order-processor"))
+        let child = Command::new(binary(binary_name))
             .args(["--brokers", context.brokers.as_str()])
-            .args(["--topic", &context.topic, "--group", group])
             .args(["--metrics-address", &format!("127.0.0.1:{metrics_port}")])
-            .args(extra_args)
+            .args(args)
             .env("ORDERFLOW_DATABASE_URL", context.database_url_text.clone())
             .env("RUST_LOG", "info,orderflow=debug")
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
-            .expect("failed to start order-processor");
+            .unwrap_or_else(|error| panic!("failed to start {binary_name}: {error}"));
         Self { child, metrics_port, log_path }
     }
 
@@ -70,8 +85,8 @@ impl RunningProcessor {
     pub async fn wait_ready(&mut self) {
         let started = std::time::Instant::now();
         while tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).await.is_err() {
-            assert!(self.is_running(), "processor exited during start-up; log: {}", self.log_path.display());
-            assert!(started.elapsed() < Duration::from_secs(60), "processor not ready after 60 s; log: {}", self.log_path.display());
+            assert!(self.is_running(), "service exited during start-up; log: {}", self.log_path.display());
+            assert!(started.elapsed() < Duration::from_secs(60), "service not ready after 60 s; log: {}", self.log_path.display());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -88,7 +103,7 @@ impl RunningProcessor {
         assert!(status.success(), "kill -TERM {pid} failed");
         tokio::time::timeout(Duration::from_secs(60), self.child.wait())
             .await
-            .expect("processor did not stop within 60 s of SIGTERM")
+            .expect("service did not stop within 60 s of SIGTERM")
             .expect("wait")
     }
 

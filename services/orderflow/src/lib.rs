@@ -21,6 +21,7 @@ pub mod database;
 pub mod events;
 pub mod kafka;
 pub mod metrics;
+pub mod outbox;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

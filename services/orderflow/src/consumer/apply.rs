@@ -11,8 +11,8 @@ use super::backoff::Backoff;
 use super::batch::ReceivedEvent;
 use super::outcome::EventOutcome;
 use super::waiter::Waiter;
-use crate::database::{self, orders, processed_events, FailureClass, TransientCause};
-use crate::events::{Rejection, RejectionReason, ValidOrder};
+use crate::database::{self, orders, outbox, processed_events, FailureClass, TransientCause};
+use crate::events::{OrderConfirmed, Rejection, RejectionReason, ValidOrder};
 use crate::metrics::ProcessorMetrics;
 
 /// Consecutive transient failures after which a retry is logged as an error, because something
@@ -39,11 +39,13 @@ pub struct BatchApplier {
     pool: Pool,
     metrics: ProcessorMetrics,
     waiter: Waiter,
+    /// Topic that the outbox relay publishes each new order's `OrderConfirmed` event to.
+    events_topic: String,
 }
 
 impl BatchApplier {
-    pub fn new(pool: Pool, metrics: ProcessorMetrics, waiter: Waiter) -> Self {
-        Self { pool, metrics, waiter }
+    pub fn new(pool: Pool, metrics: ProcessorMetrics, waiter: Waiter, events_topic: String) -> Self {
+        Self { pool, metrics, waiter, events_topic }
     }
 
     /// Returns one outcome per event, in the order of `events`.
@@ -142,7 +144,8 @@ impl BatchApplier {
         }
     }
 
-    /// Records the ids, inserts the orders of the new ones and commits, in one attempt.
+    /// Records the ids, inserts the orders of the new ones with their outbox events and commits,
+    /// in one attempt.
     async fn try_apply(&self, events: &[ReceivedEvent], indices: &[usize]) -> Result<HashSet<Uuid>, ApplyError> {
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
@@ -167,11 +170,25 @@ impl BatchApplier {
         if !new_orders.is_empty() {
             orders::insert_orders(&transaction, &new_orders).await?;
             orders::insert_order_lines(&transaction, &new_orders).await?;
+            outbox::insert(&transaction, &self.events_topic, &confirmations(&new_orders)).await?;
         }
 
         transaction.commit().await?;
         Ok(inserted)
     }
+}
+
+/// Builds the outbox rows (event id, message key, JSON) of the orders' `OrderConfirmed` events.
+fn confirmations(new_orders: &[&ValidOrder]) -> Vec<(Uuid, String, String)> {
+    let confirmed_at = chrono::Utc::now();
+    new_orders
+        .iter()
+        .map(|order| {
+            let confirmation = OrderConfirmed::for_order(order.event(), confirmed_at);
+            let payload = serde_json::to_string(&confirmation).expect("an OrderConfirmed event always serializes");
+            (confirmation.event_id, order.order_id().to_string(), payload)
+        })
+        .collect()
 }
 
 fn valid_order(event: &ReceivedEvent) -> &ValidOrder {

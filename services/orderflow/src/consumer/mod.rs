@@ -10,7 +10,7 @@ mod processor;
 mod waiter;
 
 pub use apply::{BatchApplier, Cancelled};
-pub use backoff::Backoff;
+pub use backoff::{retry_until_ok, Backoff};
 pub use batch::{collect_batch, BatchLimits, OriginalRecord, ReceivedEvent};
 pub use offsets::OffsetLedger;
 pub use outcome::{BatchSummary, EventOutcome};

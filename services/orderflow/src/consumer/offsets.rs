@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaResult;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::kafka::PartitionKey;
@@ -46,6 +48,33 @@ impl OffsetLedger {
 
     pub fn clear(&mut self) {
         self.next_offsets.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.next_offsets.len()
+    }
+
+    /// Commits the recorded offsets of still-assigned partitions synchronously and clears the
+    /// ledger. Returns `Ok(false)` when there was nothing to commit; on error the entries stay
+    /// for the next attempt.
+    pub fn commit<C: ConsumerContext + 'static>(&mut self, consumer: &StreamConsumer<C>) -> KafkaResult<bool> {
+        if self.is_empty() {
+            return Ok(false);
+        }
+        match consumer.assignment() {
+            Ok(assignment) => self.retain_assigned(&assignment),
+            Err(error) => tracing::warn!(%error, "failed to read the partition assignment before committing"),
+        }
+        if self.is_empty() {
+            return Ok(false);
+        }
+
+        let offsets = self.to_partition_list();
+        // The commit blocks this thread until the broker responds, so block_in_place lets the
+        // runtime move other tasks, such as the metrics server, to another thread meanwhile.
+        tokio::task::block_in_place(|| consumer.commit(&offsets, CommitMode::Sync))?;
+        self.clear();
+        Ok(true)
     }
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use prometheus::Registry;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
 use super::apply::{BatchApplier, Cancelled};
@@ -17,6 +18,7 @@ use super::outcome::{BatchSummary, EventOutcome};
 use crate::events::Rejection;
 use crate::kafka::{self, ObservedContext};
 use crate::metrics::{self, ConsumerMetrics, Health, ProcessorMetrics};
+use crate::outbox::OutboxRelay;
 use crate::settings::ProcessorSettings;
 use crate::{database, shutdown};
 
@@ -39,6 +41,7 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
     let partitions = kafka::ensure_topic(&settings.kafka.brokers, &settings.topic, settings.topic_partitions).await?;
     let dead_letter_topic = settings.dead_letter_topic();
     let dead_letter_partitions = kafka::ensure_topic(&settings.kafka.brokers, &dead_letter_topic, partitions).await?;
+    kafka::ensure_topic(&settings.kafka.brokers, &settings.events_topic, partitions).await?;
 
     let registry = Registry::new();
     let metrics = ProcessorMetrics::register(&registry).context("failed to register processor metrics")?;
@@ -69,18 +72,24 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
         "order processor started"
     );
 
-    let producer = kafka::idempotent_producer_config(&settings.kafka.brokers)
+    let producer: FutureProducer = kafka::idempotent_producer_config(&settings.kafka.brokers)
         .create()
-        .context("failed to create the Kafka producer for dead letters")?;
+        .context("failed to create the Kafka producer for dead letters and the outbox")?;
+    let relay = OutboxRelay::new(pool.clone(), producer.clone(), metrics.clone(), settings.relay_settings());
+    let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+
     let poller = Arc::new(PausingPoller::new(Arc::clone(&consumer)));
     let waiter = Waiter::KeepPolling(Arc::clone(&poller));
     let stages = Stages {
         poller,
-        applier: BatchApplier::new(pool.clone(), metrics.clone(), waiter.clone()),
+        applier: BatchApplier::new(pool.clone(), metrics.clone(), waiter.clone(), settings.events_topic.clone()),
         dead_letters: DeadLetterPublisher::new(pool, waiter, producer, dead_letter_topic, dead_letter_partitions, settings.group.clone(), metrics.clone()),
         metrics,
     };
     consume_until_shutdown(&consumer, &stages, &settings, &shutdown).await;
+    if let Err(error) = relay_task.await {
+        tracing::error!(%error, "outbox relay task failed");
+    }
 
     tracing::info!("order processor stopped; leaving the consumer group");
     Ok(())
@@ -203,29 +212,11 @@ fn observe_latency(batch: &[ReceivedEvent], metrics: &ProcessorMetrics) {
     }
 }
 
-/// Commits the ledger's offsets synchronously and returns whether it did; on failure they stay
-/// in the ledger for the next attempt. A lost commit only means re-delivery, which the event id
-/// ledger absorbs.
+/// Commits the ledger's offsets and returns whether it did; on failure they stay in the ledger
+/// for the next attempt. A lost commit only means re-delivery, which the event id ledger absorbs.
 fn commit_offsets(consumer: &OrdersConsumer, ledger: &mut OffsetLedger, metrics: &ProcessorMetrics) -> bool {
-    if ledger.is_empty() {
-        return false;
-    }
-    match consumer.assignment() {
-        Ok(assignment) => ledger.retain_assigned(&assignment),
-        Err(error) => tracing::warn!(%error, "failed to read the partition assignment before committing"),
-    }
-    if ledger.is_empty() {
-        return false;
-    }
-
-    let offsets = ledger.to_partition_list();
-    // The commit blocks this thread until the broker responds, so block_in_place lets the
-    // runtime move other tasks, such as the metrics server, to another thread meanwhile.
-    match tokio::task::block_in_place(|| consumer.commit(&offsets, CommitMode::Sync)) {
-        Ok(()) => {
-            ledger.clear();
-            true
-        }
+    match ledger.commit(consumer) {
+        Ok(committed) => committed,
         Err(error) => {
             metrics.offset_commit_failures.inc();
             tracing::warn!(%error, "failed to commit offsets to Kafka; retrying with the next batch");

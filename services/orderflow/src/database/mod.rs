@@ -3,6 +3,7 @@
 pub mod dead_letters;
 mod errors;
 mod migrations;
+pub mod outbox;
 pub mod orders;
 mod pool;
 pub mod processed_events;

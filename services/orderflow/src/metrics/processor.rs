@@ -24,6 +24,9 @@ pub struct ProcessorMetrics {
     /// 1 while the processor waits to retry a transient failure, which holds back every
     /// assigned partition; 0 otherwise.
     pub stalled: IntGauge,
+    pub outbox_published: IntCounter,
+    pub outbox_pending: IntGauge,
+    pub outbox_relay_failures: IntCounter,
 }
 
 impl ProcessorMetrics {
@@ -94,8 +97,23 @@ impl ProcessorMetrics {
                 "orderflow_processor_stalled",
                 "1 while processing waits to retry a transient failure (database or dead-letter write), else 0.",
             )?,
+            outbox_published: IntCounter::new(
+                "orderflow_processor_outbox_published_total",
+                "Outbox rows published to Kafka and marked published.",
+            )?,
+            outbox_pending: IntGauge::new(
+                "orderflow_processor_outbox_pending",
+                "Outbox rows not yet published, sampled after each relay round.",
+            )?,
+            outbox_relay_failures: IntCounter::new(
+                "orderflow_processor_outbox_relay_failures_total",
+                "Relay rounds that failed and were retried.",
+            )?,
         };
 
+        registry.register(Box::new(metrics.outbox_published.clone()))?;
+        registry.register(Box::new(metrics.outbox_pending.clone()))?;
+        registry.register(Box::new(metrics.outbox_relay_failures.clone()))?;
         registry.register(Box::new(metrics.end_to_end_latency.clone()))?;
         registry.register(Box::new(metrics.stalled.clone()))?;
         registry.register(Box::new(metrics.events_consumed.clone()))?;

@@ -29,6 +29,27 @@ pub struct ProcessorSettings {
     #[arg(long, env = "ORDERFLOW_DEAD_LETTER_TOPIC")]
     pub dead_letter_topic: Option<String>,
 
+    /// Topic that the outbox relay publishes OrderConfirmed events to.
+    #[arg(long, env = "ORDERFLOW_EVENTS_TOPIC", default_value = "order-events")]
+    pub events_topic: String,
+
+    /// Outbox rows the relay publishes per transaction.
+    #[arg(long, env = "ORDERFLOW_OUTBOX_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub outbox_batch_size: i64,
+
+    /// Pause of the relay after a round that found fewer rows than a batch, in milliseconds.
+    #[arg(long, env = "ORDERFLOW_OUTBOX_POLL_INTERVAL_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub outbox_poll_interval_ms: u64,
+
+    /// How long published outbox rows are kept before they are deleted, in seconds (7 days).
+    #[arg(long, env = "ORDERFLOW_OUTBOX_RETENTION_SECS", default_value_t = 604_800)]
+    pub outbox_retention_secs: u64,
+
+    /// Wait between the broker's acknowledgement of outbox rows and marking them, in
+    /// milliseconds. Only crash tests set it.
+    #[arg(long, env = "ORDERFLOW_OUTBOX_MARK_DELAY_MS", default_value_t = 0, hide = true)]
+    pub outbox_mark_delay_ms: u64,
+
     /// Consumer group; every processor of one deployment uses the same group.
     #[arg(long, env = "ORDERFLOW_GROUP", default_value = "order-processor")]
     pub group: String,
@@ -61,6 +82,15 @@ impl ProcessorSettings {
         Duration::from_millis(self.batch_linger_ms)
     }
 
+    pub fn relay_settings(&self) -> crate::outbox::RelaySettings {
+        crate::outbox::RelaySettings {
+            batch_size: self.outbox_batch_size,
+            poll_interval: Duration::from_millis(self.outbox_poll_interval_ms),
+            retention: Duration::from_secs(self.outbox_retention_secs),
+            mark_delay: Duration::from_millis(self.outbox_mark_delay_ms),
+        }
+    }
+
     pub fn dead_letter_topic(&self) -> String {
         self.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dlt", self.topic))
     }
@@ -69,6 +99,15 @@ impl ProcessorSettings {
     pub fn validate(&self) -> Result<(), String> {
         super::validate_topic_name("--topic", &self.topic)?;
         super::validate_topic_name("--dead-letter-topic", &self.dead_letter_topic())?;
+        super::validate_topic_name("--events-topic", &self.events_topic)?;
+        if self.events_topic == self.topic || self.events_topic == self.dead_letter_topic() {
+            return Err(format!(
+                "--events-topic {:?} must differ from --topic {:?} and --dead-letter-topic {:?}",
+                self.events_topic,
+                self.topic,
+                self.dead_letter_topic()
+            ));
+        }
         if self.dead_letter_topic() == self.topic {
             return Err(format!(
                 "--dead-letter-topic {:?} is the same as --topic; dead letters would be consumed again, so pick another name",

@@ -1,0 +1,227 @@
+//! The notifier's loop: one notification per record, recorded in PostgreSQL, then the offset.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use deadpool_postgres::Pool;
+use orderflow::consumer::{retry_until_ok, Backoff, Cancelled, OffsetLedger, Waiter};
+use orderflow::kafka::{self, ObservedContext};
+use orderflow::metrics::{self, ConsumerMetrics, Health};
+use orderflow::{database, shutdown};
+use prometheus::Registry;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::NotifierMetrics;
+use crate::notification::{self, Notification};
+use crate::settings::{NotifierSettings, SinkKind};
+use crate::sink::{Delivery, LogSink, Sink, WebhookSink};
+use crate::store::{self, Claim};
+
+/// Offsets are committed after this many handled records, or after this much time.
+const COMMIT_EVERY_RECORDS: usize = 100;
+const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Partitions to create a missing topic with; the processor normally creates both first.
+const DEFAULT_PARTITIONS: i32 = 6;
+
+type NotifierConsumer = StreamConsumer<ObservedContext>;
+
+struct Notifier {
+    pool: Pool,
+    sink: Sink,
+    metrics: NotifierMetrics,
+    dead_letter_topic: String,
+    operator_recipient: String,
+    record_delay: Duration,
+}
+
+/// Runs the notifier until SIGTERM or SIGINT.
+///
+/// Guarantee: a record's offset is committed only after its notification is recorded as sent
+/// or failed, and a notification is sent again only while no such record exists. A crash
+/// between the send and the record repeats the send with the same idempotency key.
+pub async fn run(settings: NotifierSettings) -> anyhow::Result<()> {
+    settings.validate().map_err(anyhow::Error::msg)?;
+    let shutdown = shutdown::on_signal();
+
+    let pool = database::connect(&settings.database).await?;
+    database::migrate(&pool).await?;
+    for topic in [&settings.events_topic, &settings.dead_letter_topic] {
+        kafka::ensure_topic(&settings.kafka.brokers, topic, DEFAULT_PARTITIONS).await?;
+    }
+
+    let registry = Registry::new();
+    let notifier_metrics = NotifierMetrics::register(&registry).context("failed to register notifier metrics")?;
+    let consumer_metrics = ConsumerMetrics::register(&registry, &settings.group).context("failed to register consumer metrics")?;
+    metrics::register_service_metrics(&registry, "notifier").context("failed to register service metrics")?;
+    metrics::register_pool_metrics(&registry, pool.clone()).context("failed to register pool metrics")?;
+    let stalled = prometheus::IntGauge::new("orderflow_notifier_stalled", "1 while a delivery waits to be retried, else 0.")?;
+    registry.register(Box::new(stalled.clone()))?;
+
+    let context = ObservedContext::new(consumer_metrics);
+    let health = Health::new(pool.clone(), context.broker_up(), stalled.clone());
+    metrics::serve(settings.metrics_address, registry, health, shutdown.clone()).await?;
+
+    let mut consumer_config = kafka::manual_commit_consumer_config(&settings.kafka.brokers, &settings.group, settings.session_timeout_ms);
+    consumer_config.set("statistics.interval.ms", settings.statistics_interval_ms.to_string());
+    let consumer: Arc<NotifierConsumer> =
+        Arc::new(consumer_config.create_with_context(context).context("failed to create the Kafka consumer")?);
+    consumer
+        .subscribe(&[&settings.events_topic, &settings.dead_letter_topic])
+        .context("failed to subscribe to the events and dead-letter topics")?;
+
+    let sink = match settings.sink {
+        SinkKind::Log => Sink::Log(LogSink),
+        SinkKind::Webhook => {
+            let url = settings.webhook_url.clone().expect("validated: the webhook sink has a URL");
+            Sink::Webhook(WebhookSink::new(url, settings.webhook_timeout()).context("failed to build the webhook client")?)
+        }
+    };
+    let notifier = Notifier {
+        pool,
+        sink,
+        metrics: notifier_metrics,
+        dead_letter_topic: settings.dead_letter_topic.clone(),
+        operator_recipient: settings.operator_recipient.clone(),
+        record_delay: Duration::from_millis(settings.record_delay_ms),
+    };
+    tracing::info!(
+        events_topic = %settings.events_topic,
+        dead_letter_topic = %settings.dead_letter_topic,
+        group = %settings.group,
+        sink = notifier.sink.label(),
+        "notifier started"
+    );
+
+    notifier.consume_until_shutdown(&consumer, &stalled, &shutdown).await;
+    tracing::info!("notifier stopped; leaving the consumer group");
+    Ok(())
+}
+
+impl Notifier {
+    async fn consume_until_shutdown(&self, consumer: &NotifierConsumer, stalled: &prometheus::IntGauge, shutdown: &CancellationToken) {
+        let mut ledger = OffsetLedger::default();
+        let mut handled_since_commit = 0usize;
+        let mut last_commit = Instant::now();
+        loop {
+            let received = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                received = tokio::time::timeout(COMMIT_INTERVAL, consumer.recv()) => received,
+            };
+            match received {
+                Err(_idle) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "Kafka consumer error, polling again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Ok(Ok(message)) => {
+                    if self.handle(&message, stalled, shutdown).await.is_err() {
+                        break;
+                    }
+                    ledger.mark_done(message.topic(), message.partition(), message.offset());
+                    handled_since_commit += 1;
+                }
+            }
+            if handled_since_commit >= COMMIT_EVERY_RECORDS || last_commit.elapsed() >= COMMIT_INTERVAL {
+                commit(consumer, &mut ledger);
+                handled_since_commit = 0;
+                last_commit = Instant::now();
+            }
+        }
+        // Every record in the ledger is fully handled, so its offset may be committed on the way out.
+        commit(consumer, &mut ledger);
+    }
+
+    /// Sends the record's notification unless it was already sent, and records the result.
+    async fn handle(&self, message: &BorrowedMessage<'_>, stalled: &prometheus::IntGauge, cancel: &CancellationToken) -> Result<(), Cancelled> {
+        let notification = if message.topic() == self.dead_letter_topic {
+            notification::from_dead_letter(message, &self.operator_recipient)
+        } else {
+            match notification::from_order_event(message) {
+                Ok(notification) => notification,
+                Err(unusable) => {
+                    self.metrics.skipped.with_label_values(&[unusable.as_label()]).inc();
+                    tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %unusable, "skipping a record that yields no notification");
+                    return Ok(());
+                }
+            }
+        };
+
+        let claim = retry_until_ok("claiming a notification", Backoff::for_database(), &Waiter::Sleep, cancel, || async {
+            let client = self.pool.get().await.map_err(|error| error.to_string())?;
+            store::claim(&client, &notification).await.map_err(|error| error.to_string())
+        })
+        .await?;
+        if claim == Claim::Finished {
+            self.metrics.duplicates_suppressed.inc();
+            tracing::debug!(notification_key = %notification.key, channel = notification.channel.as_label(), "already notified, sending nothing");
+            return Ok(());
+        }
+
+        let (attempts, rejection) = self.deliver_with_retry(&notification, stalled, cancel).await?;
+        if !self.record_delay.is_zero() {
+            tokio::time::sleep(self.record_delay).await;
+        }
+        retry_until_ok("recording a notification", Backoff::for_database(), &Waiter::Sleep, cancel, || async {
+            let client = self.pool.get().await.map_err(|error| error.to_string())?;
+            store::finish(&client, &notification, attempts, rejection.as_deref()).await.map_err(|error| error.to_string())
+        })
+        .await?;
+
+        match rejection {
+            None => self.metrics.sent.with_label_values(&[notification.channel.as_label(), notification.kind.as_label()]).inc(),
+            Some(error) => {
+                self.metrics.failed.with_label_values(&[self.sink.label()]).inc();
+                tracing::warn!(notification_key = %notification.key, %error, "notification rejected by the receiver; recorded as failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers until the receiver accepts or rejects for good; returns the attempt count and
+    /// the rejection, if any.
+    async fn deliver_with_retry(
+        &self,
+        notification: &Notification,
+        stalled: &prometheus::IntGauge,
+        cancel: &CancellationToken,
+    ) -> Result<(i32, Option<String>), Cancelled> {
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let started = Instant::now();
+            let delivery = self.sink.deliver(notification).await;
+            self.metrics.sink_duration.with_label_values(&[self.sink.label()]).observe(started.elapsed().as_secs_f64());
+            match delivery {
+                Delivery::Delivered => {
+                    stalled.set(0);
+                    return Ok((attempts, None));
+                }
+                Delivery::Rejected(error) => {
+                    stalled.set(0);
+                    return Ok((attempts, Some(error)));
+                }
+                Delivery::RetryLater(error) => {
+                    stalled.set(1);
+                    self.metrics.retries.with_label_values(&[self.sink.label()]).inc();
+                    let delay = backoff.next_delay();
+                    tracing::warn!(notification_key = %notification.key, attempts, %error, delay_ms = delay.as_millis(), "delivery failed, retrying");
+                    // NOTE: the consumer is not polled while a delivery waits, so an outage longer
+                    // than max.poll.interval.ms (300 s) moves this notifier's partitions to another.
+                    Waiter::Sleep.wait(delay, cancel).await?;
+                }
+            }
+        }
+    }
+}
+
+fn commit(consumer: &NotifierConsumer, ledger: &mut OffsetLedger) {
+    if let Err(error) = ledger.commit(consumer) {
+        tracing::warn!(%error, "failed to commit offsets to Kafka; retrying later");
+    }
+}
