@@ -81,3 +81,22 @@ fn received(n: u128, offset: i64) -> ReceivedEvent {
     let original = OriginalRecord { key: None, value: Some(value.clone()), headers: Vec::new(), timestamp: Timestamp::NotAvailable };
     ReceivedEvent { topic: "orders".to_owned(), partition: 0, offset, decoded: decode_order_placed(&value), original }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processors_start_together() {
+    // Four processors migrate one new database and create the same two new topics at once.
+    let context = TestContext::new("start_together", 4).await;
+    let mut processors: Vec<_> = (0..4).map(|n| context.spawn_processor(&format!("p{n}"), &[])).collect();
+    for processor in &mut processors {
+        processor.wait_ready().await;
+    }
+    context.orderctl().produce(2_000, 61, 0.1, 0.0).await;
+    context.wait_caught_up(&context.group, Duration::from_secs(120)).await;
+
+    for processor in &mut processors {
+        assert!(processor.is_running(), "a processor exited; log: {}", processor.log_path.display());
+    }
+    assert_eq!(context.count("orders").await, 2_000);
+    let migrations: i64 = context.client.query_one("SELECT count(*) FROM refinery_schema_history", &[]).await.unwrap().get(0);
+    assert_eq!(migrations, 3, "each migration applied once");
+}

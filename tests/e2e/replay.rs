@@ -46,6 +46,13 @@ async fn replay_refuses_active_group() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
     assert!(stderr.contains("active members"), "stderr: {stderr}");
+
+    // A dry run still shows the plan, with the warning.
+    let output = context.orderctl().run(&["replay", "--to-earliest"]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("warning: consumer group"), "stdout: {stdout}");
+    assert!(stdout.contains("dry run"), "stdout: {stdout}");
     for (partition, (committed, high)) in context.committed_and_high(&context.group) {
         assert_eq!(committed, Some(high), "partition {partition} offset moved");
     }

@@ -85,7 +85,11 @@ impl TestContext {
             if lag.values().all(|lag| *lag == 0) {
                 return;
             }
-            assert!(started.elapsed() < timeout, "group {group} still lags on {topic} after {timeout:?}: {lag:?}");
+            assert!(
+                started.elapsed() < timeout,
+                "group {group} still lags on {topic} after {timeout:?}: {lag:?}; the services' logs are in {}",
+                workspace_root().join("target/test-logs").display()
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -107,17 +111,10 @@ impl TestContext {
         }
     }
 
-    /// Waits until `group` has committed up to the high watermark of every partition.
+    /// Waits until `group` has committed up to the high watermark of every partition of the
+    /// test's topic.
     pub async fn wait_caught_up(&self, group: &str, timeout: Duration) {
-        let started = Instant::now();
-        loop {
-            let lag = self.lag(group);
-            if lag.values().all(|lag| *lag == 0) {
-                return;
-            }
-            assert!(started.elapsed() < timeout, "group {group} still lags after {timeout:?}: {lag:?}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        self.wait_caught_up_on(&self.topic.clone(), group, timeout).await;
     }
 
     pub fn lag(&self, group: &str) -> BTreeMap<i32, i64> {

@@ -60,12 +60,15 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let brokers = &args.kafka.brokers;
     let members = kafka::group_members(brokers, &args.group)?;
     if !members.is_empty() {
-        bail!(
-            "consumer group {} has {} active members ({}); stop its consumers before resetting offsets",
+        let message = format!(
+            "consumer group {} has active members ({}); stop its consumers before resetting offsets, because their next commit would overwrite the reset",
             args.group,
-            members.len(),
             members.join(", ")
         );
+        if args.execute {
+            bail!(message);
+        }
+        println!("warning: {message}");
     }
 
     let marks = kafka::watermarks(brokers, &args.topic)?;

@@ -50,11 +50,28 @@ pub async fn ensure_topic(brokers: &Brokers, topic: &str, partitions: i32) -> an
         }
     }
 
-    let existing = partition_count(brokers, topic)?;
+    let existing = wait_for_topic(brokers, topic)?;
     if existing < partitions {
         tracing::warn!(topic, existing, requested = partitions, "topic exists with fewer partitions than requested");
     }
     Ok(existing)
+}
+
+/// How long a newly created topic may take to appear in the brokers' metadata.
+const NEW_TOPIC_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Returns the partition count of a topic that was just created. The controller accepts the
+/// creation before every broker's metadata lists the topic, so the lookup is retried for a while.
+fn wait_for_topic(brokers: &Brokers, topic: &str) -> anyhow::Result<i32> {
+    let started = std::time::Instant::now();
+    loop {
+        match partition_count(brokers, topic) {
+            Ok(count) if count > 0 => return Ok(count),
+            Ok(_) | Err(_) if started.elapsed() < NEW_TOPIC_TIMEOUT => std::thread::sleep(Duration::from_millis(100)),
+            Ok(_) => bail!("topic {topic} still has no partitions on {brokers} after {} s", NEW_TOPIC_TIMEOUT.as_secs()),
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Number of partitions of an existing topic.

@@ -9,7 +9,8 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://orderflow:orderflow@127.0.0.1
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseSettings {
-    /// PostgreSQL connection URL (`postgres://user:password@host:port/database`).
+    /// PostgreSQL connection URL (`postgres://user:password@host:port/database`); the default is
+    /// the database of scripts/postgres, postgres://orderflow:orderflow@127.0.0.1:5432/orderflow.
     #[arg(long, env = "ORDERFLOW_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_default_value = true, hide_env_values = true)]
     pub database_url: DatabaseUrl,
 

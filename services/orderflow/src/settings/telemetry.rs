@@ -10,7 +10,7 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TelemetrySettings {
-    /// Log output format. The level is set with RUST_LOG (default `info`).
+    /// Log output format. The level is set with RUST_LOG (default `info,rdkafka=warn`).
     #[arg(long, env = "ORDERFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
