@@ -11,6 +11,7 @@ mod json_test_suite;
 mod metrics;
 mod naughty_strings;
 mod notifications;
+mod outage;
 mod redrive;
 mod replay;
 mod settings;

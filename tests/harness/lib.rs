@@ -5,6 +5,7 @@
 //! start; `ORDERFLOW_TEST_BROKERS` and `ORDERFLOW_TEST_DATABASE_URL` point them elsewhere.
 
 mod processes;
+mod proxy;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_postgres::NoTls;
 
 pub use processes::{http_get, scrape_metric, Orderctl, RunningService};
+pub use proxy::OutageProxy;
 pub use webhook::{WebhookReceiver, WebhookRequest};
 
 /// Everything one test owns: names are unique, so tests can run in parallel.
