@@ -9,6 +9,7 @@ mod dead_letter;
 mod dedup;
 mod json_test_suite;
 mod metrics;
+mod monitoring;
 mod naughty_strings;
 mod notifications;
 mod outage;

@@ -13,7 +13,8 @@ pub struct NotifierMetrics {
 }
 
 impl NotifierMetrics {
-    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+    /// Registers the metrics; `sink` is the label of the configured sink.
+    pub fn register(registry: &Registry, sink: &str) -> prometheus::Result<Self> {
         let metrics = Self {
             sent: IntCounterVec::new(
                 Opts::new("orderflow_notifier_notifications_sent_total", "Notifications delivered, by channel and kind."),
@@ -46,6 +47,16 @@ impl NotifierMetrics {
         registry.register(Box::new(metrics.retries.clone()))?;
         registry.register(Box::new(metrics.skipped.clone()))?;
         registry.register(Box::new(metrics.sink_duration.clone()))?;
+
+        // Labelled series exist from the start, so dashboards and rate() see them before the
+        // first notification.
+        for (channel, kind) in [("customer", "order_confirmed"), ("customer", "order_failed"), ("operator", "order_failed")] {
+            metrics.sent.with_label_values(&[channel, kind]);
+        }
+        metrics.failed.with_label_values(&[sink]);
+        metrics.retries.with_label_values(&[sink]);
+        metrics.sink_duration.with_label_values(&[sink]);
+        metrics.skipped.with_label_values(&["malformed_event"]);
         Ok(metrics)
     }
 }

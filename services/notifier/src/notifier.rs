@@ -54,7 +54,11 @@ pub async fn run(settings: NotifierSettings) -> anyhow::Result<()> {
     }
 
     let registry = Registry::new();
-    let notifier_metrics = NotifierMetrics::register(&registry).context("failed to register notifier metrics")?;
+    let sink_label = match settings.sink {
+        SinkKind::Log => "log",
+        SinkKind::Webhook => "webhook",
+    };
+    let notifier_metrics = NotifierMetrics::register(&registry, sink_label).context("failed to register notifier metrics")?;
     let consumer_metrics = ConsumerMetrics::register(&registry, &settings.group).context("failed to register consumer metrics")?;
     metrics::register_service_metrics(&registry, "notifier").context("failed to register service metrics")?;
     metrics::register_pool_metrics(&registry, pool.clone()).context("failed to register pool metrics")?;

@@ -55,6 +55,10 @@ pub enum MessageKind {
     Order,
     Duplicate,
     Malformed(MalformedKind),
+    /// A file of JSONTestSuite's parsing corpus, sent as it is.
+    JsonTestSuiteFile,
+    /// A valid order whose customer name is a string of the Big List of Naughty Strings.
+    NaughtyName,
 }
 
 /// Produces `orders` distinct valid orders, plus exactly `duplicates` repeats and `malformed`
@@ -111,6 +115,11 @@ impl OrderGenerator {
             }
         }
         messages
+    }
+
+    /// A valid order for the edge cases of `cases`, whose customer name the caller replaces.
+    pub fn order_for_case(&mut self, index: usize) -> OrderPlaced {
+        self.order(index)
     }
 
     /// A valid order whose ids come from the seeded generator.

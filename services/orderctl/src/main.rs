@@ -1,5 +1,6 @@
 //! orderctl: the operator's command line for an orderflow pipeline.
 
+mod cases;
 mod cli;
 mod commands;
 mod generator;

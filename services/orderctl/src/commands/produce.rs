@@ -12,6 +12,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Serialize;
 
+use crate::cases;
 use crate::generator::{MalformedKind, MessageKind, OrderGenerator};
 
 /// Deliveries awaited at once; librdkafka batches them, this only bounds memory.
@@ -50,6 +51,12 @@ pub struct ProduceArgs {
     #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
+    /// Also send the test inputs found in this folder, mixed among the orders: every file of
+    /// `json-test-suite/test_parsing` as a message value, and every string of
+    /// `naughty-strings/blns.json` as the customer name of a valid order.
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<std::path::PathBuf>,
+
     /// Print the summary as JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
@@ -64,6 +71,8 @@ pub struct ProduceSummary {
     pub duplicates: usize,
     pub malformed: usize,
     pub malformed_by_kind: BTreeMap<MalformedKind, usize>,
+    pub json_test_suite_files: usize,
+    pub naughty_names: usize,
     pub seconds: f64,
 }
 
@@ -73,7 +82,10 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
 
     let duplicates = (args.count as f64 * args.duplicates).round() as usize;
     let malformed = (args.count as f64 * args.malformed).round() as usize;
-    let plan = OrderGenerator::new(args.seed, args.count, duplicates, malformed).plan();
+    let mut plan = OrderGenerator::new(args.seed, args.count, duplicates, malformed).plan();
+    if let Some(dir) = &args.cases {
+        plan = cases::interleave(plan, cases::load(dir, args.seed)?, args.seed);
+    }
 
     let producer: FutureProducer = kafka::idempotent_producer_config(&args.kafka.brokers)
         .create()
@@ -144,6 +156,8 @@ fn count_message(summary: &mut ProduceSummary, kind: MessageKind) {
             summary.malformed += 1;
             *summary.malformed_by_kind.entry(kind).or_default() += 1;
         }
+        MessageKind::JsonTestSuiteFile => summary.json_test_suite_files += 1,
+        MessageKind::NaughtyName => summary.naughty_names += 1,
     }
 }
 
@@ -156,6 +170,12 @@ fn print_summary(summary: &ProduceSummary, json: bool) -> anyhow::Result<()> {
         "sent {} messages to {} in {:.1} s: {} orders, {} duplicates, {} malformed",
         summary.messages, summary.topic, summary.seconds, summary.orders, summary.duplicates, summary.malformed
     );
+    if summary.json_test_suite_files + summary.naughty_names > 0 {
+        println!(
+            "  test inputs: {} JSONTestSuite files, {} orders with a naughty customer name",
+            summary.json_test_suite_files, summary.naughty_names
+        );
+    }
     for (kind, count) in &summary.malformed_by_kind {
         println!("  malformed {}: {count}", serde_json::to_value(kind)?.as_str().unwrap_or("?"));
     }
