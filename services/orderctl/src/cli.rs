@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use orderflow::settings::TelemetrySettings;
 
-use crate::commands::{dlt::DltArgs, lag::LagArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
+use crate::commands::{dlt::DltArgs, lag::LagArgs, watch::WatchArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "orderctl", version, about = "Operate an orderflow pipeline: produce orders, verify the database, replay topics.")]
@@ -29,4 +29,6 @@ pub enum Command {
     Lag(LagArgs),
     /// Inspect the dead-letter topic and redrive records to their original topic.
     Dlt(DltArgs),
+    /// Show live throughput, lag, duplicates, dead letters and latency from the services' /metrics.
+    Watch(WatchArgs),
 }

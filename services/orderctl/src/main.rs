@@ -4,6 +4,7 @@ mod cases;
 mod cli;
 mod commands;
 mod generator;
+mod metrics_text;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ async fn main() -> ExitCode {
         Command::Replay(args) => commands::replay::run(args).await.map(|()| true),
         Command::Lag(args) => commands::lag::run(args).await.map(|()| true),
         Command::Dlt(args) => commands::dlt::run(args).await.map(|()| true),
+        Command::Watch(args) => commands::watch::run(args).await.map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

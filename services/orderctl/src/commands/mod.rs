@@ -5,3 +5,4 @@ pub mod lag;
 pub mod produce;
 pub mod replay;
 pub mod verify;
+pub mod watch;
