@@ -34,10 +34,10 @@ pub struct WatchArgs {
     pub plain: bool,
 }
 
-/// One service's scrape, with the previous one for rates.
+/// One service's scrape, with the previous one for rates; each with the time it was taken.
 struct Observed {
     url: String,
-    current: Option<Scrape>,
+    current: Option<(Scrape, Instant)>,
     previous: Option<(Scrape, Instant)>,
     error: Option<String>,
 }
@@ -48,35 +48,41 @@ impl Observed {
     }
 
     async fn refresh(&mut self, client: &reqwest::Client) {
-        if let Some(current) = self.current.take() {
-            self.previous = Some((current, Instant::now()));
-        }
         let response = async { client.get(&self.url).send().await?.error_for_status()?.text().await }.await;
         match response {
             Ok(text) => {
-                self.current = Some(Scrape::parse(&text));
+                self.previous = self.current.take();
+                self.current = Some((Scrape::parse(&text), Instant::now()));
                 self.error = None;
             }
-            Err(error) => self.error = Some(error.to_string()),
+            Err(error) => {
+                self.previous = None;
+                self.current = None;
+                self.error = Some(error.to_string());
+            }
         }
     }
 
     /// Increase per second of a counter since the previous scrape.
     fn rate(&self, name: &str, filter: &[(&str, &str)]) -> Option<f64> {
-        let current = self.current.as_ref()?;
-        let (previous, at) = self.previous.as_ref()?;
-        let seconds = at.elapsed().as_secs_f64().max(1e-3);
+        let (current, current_at) = self.current.as_ref()?;
+        let (previous, previous_at) = self.previous.as_ref()?;
+        let seconds = current_at.duration_since(*previous_at).as_secs_f64().max(1e-3);
         Some(((current.sum(name, filter) - previous.sum(name, filter)) / seconds).max(0.0))
     }
 
+    fn scrape(&self) -> Option<&Scrape> {
+        self.current.as_ref().map(|(scrape, _)| scrape)
+    }
+
     fn total(&self, name: &str) -> f64 {
-        self.current.as_ref().map_or(0.0, |scrape| scrape.sum(name, &[]))
+        self.scrape().map_or(0.0, |scrape| scrape.sum(name, &[]))
     }
 
     /// p50 and p99 of a histogram over the last interval, or over the whole run when nothing
     /// was observed in the interval.
     fn latency(&self, name: &str) -> (Option<f64>, Option<f64>) {
-        let Some(current) = &self.current else { return (None, None) };
+        let Some(current) = self.scrape() else { return (None, None) };
         let mut buckets = current.buckets(name);
         if let Some((previous, _)) = &self.previous {
             let delta = bucket_delta(&previous.buckets(name), &buckets);
@@ -130,7 +136,7 @@ fn seconds(value: Option<f64>) -> String {
 
 /// `reason count, ...` of the dead letters, or `none`.
 fn dead_letters(processor: &Observed) -> String {
-    let Some(scrape) = &processor.current else { return "-".to_owned() };
+    let Some(scrape) = processor.scrape() else { return "-".to_owned() };
     let parts: Vec<String> = scrape
         .matching("orderflow_processor_events_dead_lettered_total", &[])
         .filter(|sample| sample.value > 0.0)
@@ -141,13 +147,18 @@ fn dead_letters(processor: &Observed) -> String {
 
 /// Lag per partition of every group the services report, as `group topic/partition=lag`.
 fn lags(observed: &Observed) -> Vec<String> {
-    let Some(scrape) = &observed.current else { return Vec::new() };
-    scrape
+    let Some(scrape) = observed.scrape() else { return Vec::new() };
+    let mut entries: Vec<(String, String, i64, f64)> = scrape
         .matching("orderflow_consumergroup_lag", &[])
         .map(|sample| {
-            let label = |key: &str| sample.labels.get(key).map_or("?", String::as_str).to_owned();
-            format!("{} {}/{}={}", label("consumergroup"), label("topic"), label("partition"), sample.value)
+            let label = |key: &str| sample.labels.get(key).cloned().unwrap_or_default();
+            (label("consumergroup"), label("topic"), label("partition").parse().unwrap_or(-1), sample.value)
         })
+        .collect();
+    entries.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    entries
+        .into_iter()
+        .map(|(group, topic, partition, lag)| format!("{group} {topic}/{partition}={lag}"))
         .collect()
 }
 
