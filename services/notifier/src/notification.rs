@@ -1,7 +1,7 @@
 //! Turning consumed records into notifications, each with a stable key.
 //!
 //! The key is the event id for an `OrderConfirmed` event. A dead letter has no event id of its
-//! own, so its key is a name-based UUID of its source position (topic, partition, offset); a
+//! own, so its key is a name-based UUID of its source position (topic, partition, offset). A
 //! dead letter written twice for the same source record therefore has one key.
 
 use orderflow::consumer::dead_letter::{
@@ -15,7 +15,7 @@ use uuid::Uuid;
 /// Namespace of the keys of failure notices; it spells "orderflow-dead" in ASCII.
 const DEAD_LETTER_NAMESPACE: Uuid = Uuid::from_u128(0x6f72_6465_7266_6c6f_772d_6465_6164_0001);
 
-/// Longest customer email a failure notice is sent to, as in the order schema.
+/// Maximum length of a customer email that a failure notice is sent to, as in the order schema.
 const MAX_EMAIL_CHARS: usize = 254;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,7 +61,7 @@ pub struct Notification {
     pub details: serde_json::Value,
 }
 
-/// Why a record yields no notification.
+/// The reason a record yields no notification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unusable {
     #[error("not an OrderConfirmed event: {0}")]

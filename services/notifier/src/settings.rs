@@ -37,7 +37,7 @@ pub struct NotifierSettings {
     #[arg(long, env = "ORDERFLOW_NOTIFIER_GROUP", default_value = "notifier")]
     pub group: String,
 
-    /// Where notifications go.
+    /// Destination of the notifications.
     #[arg(long, env = "ORDERFLOW_NOTIFIER_SINK", value_enum, default_value_t = SinkKind::Log)]
     pub sink: SinkKind,
 

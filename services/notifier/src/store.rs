@@ -2,7 +2,7 @@
 
 use crate::notification::Notification;
 
-/// What the table says about a notification before it is sent.
+/// The state of a notification in the table before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// First time seen: send it.

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::generator::{MessageKind, OrderGenerator, PlannedMessage};
 
-/// Where the two corpora lie below the cases folder.
+/// Paths of the two corpora inside the cases folder.
 const JSON_TEST_SUITE_DIR: &str = "json-test-suite/test_parsing";
 const NAUGHTY_STRINGS_FILE: &str = "naughty-strings/blns.json";
 

@@ -1,4 +1,4 @@
-//! Where notifications go: a log line, or an HTTP POST to a webhook.
+//! Notification sinks: a log line, or an HTTP POST to a webhook.
 
 mod log;
 mod webhook;

@@ -1,6 +1,6 @@
 //! The webhook sink: an HTTP POST of a JSON body with an `Idempotency-Key` header.
 //!
-//! Delivery is at least once: a crash between the receiver's answer and the notifier's record
+//! Delivery is at least once: a crash between the receiver's response and the notifier's record
 //! of it repeats the request. The repeat carries the same `Idempotency-Key`, so a receiver that
 //! honours the key sees each notification once; one that ignores it may see a repeat.
 
@@ -34,7 +34,7 @@ impl WebhookSink {
             Ok(response) => response.status(),
             Err(error) => return Delivery::RetryLater(format!("request to {} failed: {error}", self.url)),
         };
-        // 409 means the receiver already holds this key: the notification arrived earlier.
+        // 409 means that the receiver already has this key, so the notification arrived earlier.
         if status.is_success() || status == StatusCode::CONFLICT {
             Delivery::Delivered
         } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {

@@ -44,7 +44,7 @@ pub struct DeadLetterSource {
     pub dead_letter_topic: String,
 }
 
-/// Which dead letters a command applies to; all of them when no filter is given.
+/// Filters that choose the dead letters a command applies to; all of them when none is given.
 #[derive(Debug, clap::Args)]
 pub struct Selection {
     /// Only this partition of the dead-letter topic.

@@ -1,6 +1,6 @@
 //! `orderctl watch`: a live view of the services' `/metrics`, refreshed every interval.
 //!
-//! On a terminal it redraws one screen; elsewhere (a pipe, a log file) it prints one plain line
+//! On a terminal it redraws one screen. Elsewhere (a pipe, a log file) it prints one plain line
 //! per refresh, so it also works over SSH and in scripts.
 
 use std::fmt::Write as _;

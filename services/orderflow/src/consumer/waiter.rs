@@ -15,7 +15,7 @@ use super::apply::Cancelled;
 use super::batch::ReceivedEvent;
 use crate::kafka::ObservedContext;
 
-/// How the retry loops wait between attempts.
+/// The way the retry loops wait between attempts.
 #[derive(Clone, Default)]
 pub enum Waiter {
     /// Plain sleep, for callers without a consumer.

@@ -1,7 +1,7 @@
 //! The outbox relay: publishes pending outbox rows to Kafka, then marks them published.
 //!
-//! Delivery is at least once. A crash after the broker acknowledged a row but before the
-//! transaction that marks it commits publishes that row again; its event id is unchanged, so
+//! Delivery is at least once. A crash after the broker acknowledged a row, but before the
+//! transaction that marks it commits, publishes that row again. Its event id is unchanged, so
 //! the notifier suppresses the repeat. Several relays may run at once: each claims its rows
 //! with `FOR UPDATE SKIP LOCKED`, so no row is published by two relays at the same time.
 
