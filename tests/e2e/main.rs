@@ -3,6 +3,7 @@
 //! Each test owns its topic, consumer group and database, and asserts both the rows stored and
 //! the offsets committed.
 
+mod api;
 mod concurrency;
 mod crash;
 mod dead_letter;

@@ -75,6 +75,18 @@ impl TestContext {
         RunningService::spawn_notifier(self, label, extra_args)
     }
 
+    /// Starts the order API; its base URL is `http://127.0.0.1:{metrics_port}`.
+    pub fn spawn_api(&self, label: &str, extra_args: &[&str]) -> RunningService {
+        RunningService::spawn_api(self, label, extra_args)
+    }
+
+    /// Creates an API client in this test's database and returns its key.
+    pub async fn create_api_client(&self, name: &str) -> String {
+        let output = self.orderctl().run(&["client", "create", "--name", name, "--quiet"]).await;
+        processes::assert_success(&output, "orderctl client create");
+        String::from_utf8(output.stdout).expect("UTF-8 key").trim().to_owned()
+    }
+
     pub fn notifier_group(&self) -> String {
         format!("notifier-{}", self.name)
     }

@@ -52,7 +52,7 @@ impl RunningService {
         let events_topic = context.events_topic();
         args.extend(["--events-topic", &events_topic]);
         args.extend(extra_args);
-        Self::spawn("order-processor", context, label, &args)
+        Self::spawn("order-processor", "--metrics-address", context, label, &args)
     }
 
     pub(crate) fn spawn_notifier(context: &TestContext, label: &str, extra_args: &[&str]) -> Self {
@@ -60,15 +60,22 @@ impl RunningService {
         let group = format!("notifier-{}", context.name);
         let mut args = vec!["--events-topic", &events_topic, "--dead-letter-topic", &dead_letter_topic, "--group", &group];
         args.extend(extra_args);
-        Self::spawn("notifier", context, label, &args)
+        Self::spawn("notifier", "--metrics-address", context, label, &args)
     }
 
-    fn spawn(binary_name: &str, context: &TestContext, label: &str, args: &[&str]) -> Self {
+    /// Starts the order API on the test's topic; its HTTP port is `metrics_port`.
+    pub(crate) fn spawn_api(context: &TestContext, label: &str, extra_args: &[&str]) -> Self {
+        let mut args = vec!["--topic", &context.topic];
+        args.extend(extra_args);
+        Self::spawn("order-api", "--listen-address", context, label, &args)
+    }
+
+    fn spawn(binary_name: &str, port_flag: &str, context: &TestContext, label: &str, args: &[&str]) -> Self {
         let metrics_port = free_port();
         let (log, log_path) = log_file(&format!("{}-{label}", context.name));
         let child = Command::new(binary(binary_name))
             .args(["--brokers", context.brokers.as_str()])
-            .args(["--metrics-address", &format!("127.0.0.1:{metrics_port}")])
+            .args([port_flag, &format!("127.0.0.1:{metrics_port}")])
             .args(args)
             .env("ORDERFLOW_DATABASE_URL", context.database_url_text.clone())
             .env("RUST_LOG", "info,orderflow=debug")

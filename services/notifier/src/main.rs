@@ -16,7 +16,7 @@ use settings::NotifierSettings;
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = NotifierSettings::parse();
-    orderflow::telemetry::init(settings.telemetry.log_format);
+    orderflow::telemetry::init(settings.telemetry.log_format, orderflow::telemetry::SERVICE_FILTER);
 
     match notifier::run(settings).await {
         Ok(()) => ExitCode::SUCCESS,

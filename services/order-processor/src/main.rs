@@ -6,7 +6,7 @@ use orderflow::settings::ProcessorSettings;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = ProcessorSettings::parse();
-    orderflow::telemetry::init(settings.telemetry.log_format);
+    orderflow::telemetry::init(settings.telemetry.log_format, orderflow::telemetry::SERVICE_FILTER);
 
     match orderflow::consumer::run(settings).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

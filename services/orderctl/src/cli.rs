@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use orderflow::settings::TelemetrySettings;
 
-use crate::commands::{dlt::DltArgs, lag::LagArgs, watch::WatchArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
+use crate::commands::{client::ClientArgs, dlt::DltArgs, lag::LagArgs, watch::WatchArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "orderctl", version, about = "Operate an orderflow pipeline: produce orders, verify the database, replay topics.")]
@@ -31,4 +31,6 @@ pub enum Command {
     Dlt(DltArgs),
     /// Show live throughput, lag, duplicates, dead letters and latency from the services' /metrics.
     Watch(WatchArgs),
+    /// Create or revoke API clients of the order API.
+    Client(ClientArgs),
 }

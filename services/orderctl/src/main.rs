@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
     }
 
     let cli = Cli::parse();
-    orderflow::telemetry::init(cli.telemetry.log_format);
+    orderflow::telemetry::init(cli.telemetry.log_format, "warn");
 
     let result = match cli.command {
         Command::Produce(args) => commands::produce::run(args).await.map(|()| true),
@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
         Command::Lag(args) => commands::lag::run(args).await.map(|()| true),
         Command::Dlt(args) => commands::dlt::run(args).await.map(|()| true),
         Command::Watch(args) => commands::watch::run(args).await.map(|()| true),
+        Command::Client(args) => commands::client::run(args).await.map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

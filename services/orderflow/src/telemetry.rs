@@ -10,9 +10,13 @@ use tracing_subscriber::EnvFilter;
 
 use crate::settings::LogFormat;
 
-/// Installs the global subscriber; logs go to stderr so that stdout stays free for reports.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
+/// Default filter of the services when `RUST_LOG` is not set.
+pub const SERVICE_FILTER: &str = "info,rdkafka=warn";
+
+/// Installs the global subscriber, with `default_filter` unless `RUST_LOG` is set. Logs go to
+/// stderr so that stdout stays free for reports.
+pub fn init(format: LogFormat, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // Colour codes only on a terminal, so that log files stay plain text for grep and shippers.
     let ansi = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);

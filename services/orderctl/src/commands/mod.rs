@@ -1,5 +1,6 @@
 //! One module per `orderctl` subcommand.
 
+pub mod client;
 pub mod dlt;
 pub mod lag;
 pub mod produce;

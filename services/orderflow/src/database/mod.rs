@@ -1,5 +1,6 @@
 //! PostgreSQL access: the pool, migrations, error classes and one function per SQL statement.
 
+pub mod api_clients;
 pub mod dead_letters;
 mod errors;
 mod migrations;

@@ -10,7 +10,8 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TelemetrySettings {
-    /// Log output format. The level is set with RUST_LOG (default `info,rdkafka=warn`).
+    /// Log output format. The level is set with RUST_LOG (default `info,rdkafka=warn` for the
+    /// services, `warn` for orderctl).
     #[arg(long, env = "ORDERFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
