@@ -6,4 +6,5 @@ pub mod lag;
 pub mod produce;
 pub mod replay;
 pub mod verify;
+pub mod via_api;
 pub mod watch;

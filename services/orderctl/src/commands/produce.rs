@@ -12,6 +12,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Serialize;
 
+use super::via_api;
 use crate::cases;
 use crate::generator::{MalformedKind, MessageKind, OrderGenerator};
 
@@ -57,6 +58,23 @@ pub struct ProduceArgs {
     #[arg(long, value_name = "DIR")]
     pub cases: Option<std::path::PathBuf>,
 
+    /// Send the orders through the order API at this base URL (e.g. http://127.0.0.1:8080)
+    /// instead of straight to Kafka; duplicates are then client retries.
+    #[arg(long, value_name = "URL")]
+    pub via_api: Option<String>,
+
+    /// API key for --via-api, from orderctl client create.
+    #[arg(long, env = "ORDERFLOW_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// With --via-api: fraction of orders sent again with the same key and body.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
+    pub retries: f64,
+
+    /// With --via-api: fraction of orders whose key is sent again with a changed body.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
+    pub reused_keys: f64,
+
     /// Print the summary as JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
@@ -74,10 +92,15 @@ pub struct ProduceSummary {
     pub json_test_suite_files: usize,
     pub naughty_names: usize,
     pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<via_api::ApiSummary>,
 }
 
 pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     orderflow::settings::validate_topic_name("--topic", &args.topic).map_err(anyhow::Error::msg)?;
+    if let Some(url) = &args.via_api {
+        return produce_via_api(&args, url).await;
+    }
     kafka::ensure_topic(&args.kafka.brokers, &args.topic, args.partitions).await?;
 
     let duplicates = (args.count as f64 * args.duplicates).round() as usize;
@@ -128,6 +151,39 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         bail!("{failures} of {} messages were not acknowledged by the broker; see the warnings above", summary.messages);
     }
     print_summary(&summary, args.json)
+}
+
+async fn produce_via_api(args: &ProduceArgs, url: &str) -> anyhow::Result<()> {
+    let Some(api_key) = args.api_key.clone() else {
+        bail!("--via-api needs --api-key (ORDERFLOW_API_KEY); create one with orderctl client create --name NAME");
+    };
+    if args.cases.is_some() || args.duplicates > 0.0 {
+        bail!("--via-api sends client retries (--retries) instead of --duplicates, and no --cases; drop those flags");
+    }
+    let malformed = (args.count as f64 * args.malformed).round() as usize;
+    let plan = OrderGenerator::new(args.seed, args.count, 0, malformed).plan();
+    let target = via_api::ApiTarget { url: url.to_owned(), api_key, retries: args.retries, reused_keys: args.reused_keys };
+    let started = Instant::now();
+    let api = via_api::send(&target, &plan, args.seed).await?;
+
+    let mut summary = ProduceSummary { topic: args.topic.clone(), ..ProduceSummary::default() };
+    for message in &plan {
+        count_message(&mut summary, message.kind);
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        summary.api = Some(api);
+        println!("{}", serde_json::to_string(&summary)?);
+        return Ok(());
+    }
+    println!("sent {} orders and {} malformed bodies through {url} in {:.1} s", summary.orders, summary.malformed, summary.seconds);
+    for (what, count) in via_api::describe(&api) {
+        println!("  {what}: {count}");
+    }
+    if api.errors_5xx_or_transport > 0 {
+        bail!("{} requests got a 5xx or no answer; see the warnings above", api.errors_5xx_or_transport);
+    }
+    Ok(())
 }
 
 /// Waits for one delivery report and returns 1 if the broker did not acknowledge the message.
