@@ -5,10 +5,10 @@ FROM rust:1-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends cmake && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin order-processor --bin notifier --bin orderctl
+RUN cargo build --release --locked --bin order-api --bin order-processor --bin notifier --bin orderctl
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
-COPY --from=build /src/target/release/order-processor /src/target/release/notifier /src/target/release/orderctl /usr/local/bin/
+COPY --from=build /src/target/release/order-api /src/target/release/order-processor /src/target/release/notifier /src/target/release/orderctl /usr/local/bin/
 USER nobody
 CMD ["order-processor"]
