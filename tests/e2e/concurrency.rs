@@ -97,6 +97,10 @@ async fn processors_start_together() {
         assert!(processor.is_running(), "a processor exited; log: {}", processor.log_path.display());
     }
     assert_eq!(context.count("orders").await, 2_000);
-    let migrations: i64 = context.client.query_one("SELECT count(*) FROM refinery_schema_history", &[]).await.unwrap().get(0);
-    assert_eq!(migrations, 3, "each migration applied once");
+    let applied: i64 = context.client.query_one("SELECT count(*) FROM refinery_schema_history", &[]).await.unwrap().get(0);
+    let files = std::fs::read_dir(orderflow_tests::workspace_root().join("migrations"))
+        .expect("migrations folder")
+        .filter(|entry| entry.as_ref().is_ok_and(|entry| entry.file_name().to_string_lossy().ends_with(".sql")))
+        .count();
+    assert_eq!(applied, files as i64, "each migration applied once");
 }
