@@ -54,7 +54,7 @@ pub struct ApiSettings {
     #[arg(long, env = "ORDERFLOW_RATE_LIMIT_BURST", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate_limit_burst: u32,
 
-    /// Time a request may take before it is answered with 503, in milliseconds.
+    /// Time a request may take before the API responds with 503, in milliseconds.
     #[arg(long, env = "ORDERFLOW_REQUEST_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=300_000))]
     pub request_timeout_ms: u64,
 

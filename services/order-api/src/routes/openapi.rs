@@ -38,7 +38,7 @@ impl Modify for BearerKey {
     }
 }
 
-/// The document as pretty JSON, as kept in `docs/openapi.json`.
+/// Returns the document as pretty JSON, as kept in `docs/openapi.json`.
 pub fn document() -> String {
     ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes")
 }

@@ -62,7 +62,7 @@ pub struct LineRequest {
     pub unit_price_minor: i64,
 }
 
-/// The answer to an accepted order.
+/// The response to an accepted order.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AcceptedOrder {
     pub order_id: Uuid,
@@ -297,7 +297,7 @@ fn unavailable(what: &str, error: &dyn std::fmt::Display) -> Problem {
 #[utoipa::path(
     get,
     path = "/orders/{order_id}",
-    params(("order_id" = Uuid, Path, description = "The order id from the Location of the 202 answer")),
+    params(("order_id" = Uuid, Path, description = "The order id from the Location of the 202 response")),
     responses(
         (status = 200, description = "The order: accepted, or stored by the processor", body = OrderView),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),

@@ -24,7 +24,7 @@ pub enum ClientCommand {
         #[arg(long)]
         quiet: bool,
     },
-    /// Revoke a client's key; its requests are answered 401 from then on.
+    /// Revoke a client's key; its requests get 401 from then on.
     Revoke {
         /// The client id, the part between the dots of `of.<client id>.<secret>`.
         client_id: String,

@@ -16,7 +16,7 @@ use crate::generator::PlannedMessage;
 /// Requests in flight at once; each order's retry waits for its first request.
 const CONCURRENCY: usize = 32;
 
-/// What the API answered, by kind.
+/// Counts of the API's responses, by kind.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ApiSummary {
     pub requests: usize,
@@ -72,7 +72,7 @@ pub async fn send(target: &ApiTarget, plan: &[PlannedMessage], seed: u64) -> any
     Ok(summary)
 }
 
-/// The API body of a planned message, and a changed copy for key reuse. A message that is not a
+/// Builds the API body of a planned message, and a changed copy for key reuse. A message that is not a
 /// valid order is sent as it is, without a changed copy.
 fn request_bodies(value: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
     let Ok(order) = decode_order_placed(value) else { return (value.to_vec(), None) };
