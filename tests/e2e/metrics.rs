@@ -68,8 +68,8 @@ async fn lag_gauge_matches_true_lag() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    assert_eq!(processor.metric("orderflow_processor_stalled").await, 1.0);
+    assert_eq!(processor.metric("orderflow_processor_paused_partitions").await, 1.0);
     let (status, body) = http_get(processor.metrics_port, "/readyz").await;
     assert_eq!(status, 503, "{body}");
-    assert!(body.contains("transient failure"), "{body}");
+    assert!(body.contains("paused"), "{body}");
 }

@@ -94,7 +94,7 @@ async fn dashboard_and_alerts_use_real_metrics() {
 
     let rules = read(&workspace_root().join("config/prometheus/alerts.yml"));
     let expressions: Vec<&str> = rules.lines().filter_map(|line| line.trim().strip_prefix("expr:")).collect();
-    assert_eq!(expressions.len(), 6);
+    assert_eq!(expressions.len(), 7);
     for expr in expressions {
         for name in queried_names(expr) {
             assert!(exported.contains(&name), "alert rule queries {name}, which no service exports: {expr}");

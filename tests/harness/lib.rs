@@ -125,6 +125,17 @@ impl TestContext {
         }
     }
 
+    /// Sends raw key and value bytes to one partition of the test's topic.
+    pub async fn send_to_partition(&self, partition: i32, messages: &[(Vec<u8>, Vec<u8>)]) {
+        let producer: FutureProducer = orderflow::kafka::idempotent_producer_config(&self.brokers).create().expect("producer");
+        for (key, value) in messages {
+            producer
+                .send(FutureRecord::to(&self.topic).partition(partition).key(key).payload(value), Duration::from_secs(30))
+                .await
+                .unwrap_or_else(|(error, _)| panic!("failed to send to {}/{partition}: {error}", self.topic));
+        }
+    }
+
     /// Waits until `group` has committed up to the high watermark of every partition of the
     /// test's topic.
     pub async fn wait_caught_up(&self, group: &str, timeout: Duration) {

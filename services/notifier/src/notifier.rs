@@ -66,7 +66,7 @@ pub async fn run(settings: NotifierSettings) -> anyhow::Result<()> {
     registry.register(Box::new(stalled.clone()))?;
 
     let context = ObservedContext::new(consumer_metrics);
-    let health = Health::new(pool.clone(), context.broker_up(), stalled.clone());
+    let health = Health::new(pool.clone(), context.broker_up(), vec![(stalled.clone(), "a delivery waits to be retried")]);
     metrics::serve(settings.metrics_address, registry, health, shutdown.clone()).await?;
 
     let mut consumer_config = kafka::manual_commit_consumer_config(&settings.kafka.brokers, &settings.group, settings.session_timeout_ms);

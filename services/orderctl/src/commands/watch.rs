@@ -175,8 +175,14 @@ fn frame(processor: &Observed, notifier: &Observed, interval_ms: u64) -> String 
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
     let _ = writeln!(out, "orderflow watch  {now}  (every {:.1} s, Ctrl-C to quit)\n", interval_ms as f64 / 1000.0);
 
-    let stalled = processor.total("orderflow_processor_stalled") > 0.0;
-    let paused = if stalled { "ALL PARTITIONS PAUSED (retrying a transient failure)" } else { "no partitions paused" };
+    let paused_partitions = processor.total("orderflow_processor_paused_partitions");
+    let paused = if processor.total("orderflow_processor_stalled") > 0.0 {
+        "ALL PARTITIONS PAUSED (retrying a transient failure)".to_owned()
+    } else if paused_partitions > 0.0 {
+        format!("{paused_partitions} PARTITIONS PAUSED (dead letters cannot be written)")
+    } else {
+        "no partitions paused".to_owned()
+    };
     let _ = writeln!(out, "processor  {}  {}  [{paused}]", processor.url, status(processor));
     let _ = writeln!(
         out,

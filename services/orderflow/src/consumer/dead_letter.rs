@@ -6,6 +6,7 @@
 //! `kafka_dlt-original-partition` is a 4-byte big-endian integer, `kafka_dlt-original-offset`
 //! and `kafka_dlt-original-timestamp` are 8-byte big-endian integers, the others UTF-8 text.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rdkafka::message::{Header, OwnedHeaders};
@@ -21,6 +22,7 @@ use crate::database::dead_letters::{self, Position};
 use super::batch::ReceivedEvent;
 use super::waiter::Waiter;
 use crate::events::Rejection;
+use crate::kafka::PartitionKey;
 use crate::metrics::ProcessorMetrics;
 
 pub const HEADER_ORIGINAL_TOPIC: &str = "kafka_dlt-original-topic";
@@ -83,12 +85,17 @@ impl DeadLetterPublisher {
         Self { pool, waiter, producer, topic, partitions: partitions.max(1), group, metrics }
     }
 
-    /// Publishes each record and waits for the broker's acknowledgement, retrying a failed
-    /// write without limit: a dead letter is never dropped, so the caller may commit the
-    /// source offsets once this returns `Ok`.
-    pub async fn publish_all(&self, letters: &[(&ReceivedEvent, &Rejection)], cancel: &CancellationToken) -> Result<(), Cancelled> {
+    /// Publishes each record once and waits for the broker's acknowledgement. Returns, per
+    /// partition, the offset of the first record whose write failed; that partition's later
+    /// records are not tried, and none of its offsets from there on may be committed.
+    pub async fn publish_all(
+        &self,
+        letters: &[(&ReceivedEvent, &Rejection)],
+        cancel: &CancellationToken,
+    ) -> Result<HashMap<PartitionKey, i64>, Cancelled> {
+        let mut failed: HashMap<PartitionKey, i64> = HashMap::new();
         if letters.is_empty() {
-            return Ok(());
+            return Ok(failed);
         }
         let positions: Vec<Position> = letters.iter().map(|(event, _)| position(event)).collect();
         let recorded = retry_until_ok("reading the dead-letter records", Backoff::for_database(), &self.waiter, cancel, || async {
@@ -98,12 +105,38 @@ impl DeadLetterPublisher {
         .await?;
 
         for ((event, rejection), position) in letters.iter().zip(&positions) {
+            let partition_key = (event.topic.clone(), event.partition);
+            if failed.contains_key(&partition_key) {
+                continue;
+            }
             if recorded.contains(position) {
                 self.metrics.dead_letters_suppressed.inc();
                 tracing::debug!(topic = %event.topic, partition = event.partition, offset = event.offset, "already dead-lettered, skipping");
                 continue;
             }
-            self.publish_with_retry(event, rejection, cancel).await?;
+            if let Err(error) = self.publish(event, rejection).await {
+                self.metrics.dead_letter_failures.inc();
+                tracing::error!(
+                    dead_letter_topic = %self.topic,
+                    topic = %event.topic,
+                    partition = event.partition,
+                    offset = event.offset,
+                    %error,
+                    "failed to write a dead letter; its partition waits and retries"
+                );
+                failed.insert(partition_key, event.offset);
+                continue;
+            }
+            self.metrics.events_dead_lettered.with_label_values(&[rejection.reason.as_label()]).inc();
+            tracing::warn!(
+                topic = %event.topic,
+                partition = event.partition,
+                offset = event.offset,
+                reason = rejection.reason.as_label(),
+                detail = %rejection.detail,
+                dead_letter_topic = %self.topic,
+                "dead-lettered an event that can never be applied"
+            );
 
             let detail = escape_control_characters(&rejection.detail);
             retry_until_ok("recording a dead letter", Backoff::for_database(), &self.waiter, cancel, || async {
@@ -112,40 +145,7 @@ impl DeadLetterPublisher {
             })
             .await?;
         }
-        Ok(())
-    }
-
-    /// Writes one dead letter, retrying until the broker acknowledges it.
-    async fn publish_with_retry(&self, event: &ReceivedEvent, rejection: &Rejection, cancel: &CancellationToken) -> Result<(), Cancelled> {
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
-        while let Err(error) = self.publish(event, rejection).await {
-            self.metrics.dead_letter_failures.inc();
-            self.metrics.stalled.set(1);
-            let delay = backoff.next_delay();
-            tracing::error!(
-                dead_letter_topic = %self.topic,
-                topic = %event.topic,
-                partition = event.partition,
-                offset = event.offset,
-                %error,
-                delay_ms = delay.as_millis(),
-                "failed to write a dead letter; the partition waits and retries"
-            );
-            self.waiter.wait(delay, cancel).await?;
-        }
-
-        self.metrics.stalled.set(0);
-        self.metrics.events_dead_lettered.with_label_values(&[rejection.reason.as_label()]).inc();
-        tracing::warn!(
-            topic = %event.topic,
-            partition = event.partition,
-            offset = event.offset,
-            reason = rejection.reason.as_label(),
-            detail = %rejection.detail,
-            dead_letter_topic = %self.topic,
-            "dead-lettered an event that can never be applied"
-        );
-        Ok(())
+        Ok(failed)
     }
 
     async fn publish(&self, event: &ReceivedEvent, rejection: &Rejection) -> Result<(), rdkafka::error::KafkaError> {

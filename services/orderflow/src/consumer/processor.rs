@@ -13,6 +13,7 @@ use super::apply::{BatchApplier, Cancelled};
 use super::batch::{collect_batch, BatchLimits, ReceivedEvent};
 use super::dead_letter::DeadLetterPublisher;
 use super::offsets::OffsetLedger;
+use super::partition_pauses::PartitionPauses;
 use super::waiter::{PausingPoller, Waiter};
 use super::outcome::{BatchSummary, EventOutcome};
 use crate::events::Rejection;
@@ -50,7 +51,14 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
     metrics::register_pool_metrics(&registry, pool.clone()).context("failed to register pool metrics")?;
 
     let context = ObservedContext::new(consumer_metrics);
-    let health = Health::new(pool.clone(), context.broker_up(), metrics.stalled.clone());
+    let health = Health::new(
+        pool.clone(),
+        context.broker_up(),
+        vec![
+            (metrics.stalled.clone(), "processing waits while a transient failure is retried"),
+            (metrics.paused_partitions.clone(), "partitions are paused until their dead letters can be written"),
+        ],
+    );
     metrics::serve(settings.metrics_address, registry, health, shutdown.clone()).await?;
 
     let mut consumer_config =
@@ -78,10 +86,12 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
     let relay = OutboxRelay::new(pool.clone(), producer.clone(), metrics.clone(), settings.relay_settings());
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
 
-    let poller = Arc::new(PausingPoller::new(Arc::clone(&consumer)));
+    let pauses = Arc::new(PartitionPauses::default());
+    let poller = Arc::new(PausingPoller::new(Arc::clone(&consumer), Arc::clone(&pauses)));
     let waiter = Waiter::KeepPolling(Arc::clone(&poller));
     let stages = Stages {
         poller,
+        pauses,
         applier: BatchApplier::new(pool.clone(), metrics.clone(), waiter.clone(), settings.events_topic.clone()),
         dead_letters: DeadLetterPublisher::new(pool, waiter, producer, dead_letter_topic, dead_letter_partitions, settings.group.clone(), metrics.clone()),
         metrics,
@@ -99,6 +109,8 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
 struct Stages {
     /// Holds the messages that arrived while a retry waited; they start the next batch.
     poller: Arc<PausingPoller>,
+    /// Partitions held back until their dead letters can be written.
+    pauses: Arc<PartitionPauses>,
     applier: BatchApplier,
     dead_letters: DeadLetterPublisher,
     metrics: ProcessorMetrics,
@@ -108,10 +120,12 @@ async fn consume_until_shutdown(consumer: &OrdersConsumer, stages: &Stages, sett
     let metrics = &stages.metrics;
     let mut ledger = OffsetLedger::default();
     loop {
+        stages.pauses.resume_due(consumer);
+        let commit_retry = (!ledger.is_empty()).then_some(PENDING_COMMIT_RETRY);
         let limits = BatchLimits {
             max_size: settings.batch_max_size as usize,
             linger: settings.batch_linger(),
-            idle_timeout: (!ledger.is_empty()).then_some(PENDING_COMMIT_RETRY),
+            idle_timeout: [commit_retry, stages.pauses.next_resume_in()].into_iter().flatten().min(),
         };
         let mut batch = stages.poller.take_held_back();
         if batch.is_empty() {
@@ -122,6 +136,8 @@ async fn consume_until_shutdown(consumer: &OrdersConsumer, stages: &Stages, sett
             };
         }
         let batch = drop_revoked(consumer, batch, metrics);
+        // A paused partition was rewound; these messages come again once it resumes.
+        let batch: Vec<ReceivedEvent> = batch.into_iter().filter(|event| !stages.pauses.is_paused(&event.topic, event.partition)).collect();
 
         if !batch.is_empty() {
             let outcomes = match stages.applier.apply(&batch, shutdown).await {
@@ -143,13 +159,25 @@ async fn consume_until_shutdown(consumer: &OrdersConsumer, stages: &Stages, sett
                     _ => None,
                 })
                 .collect();
-            if stages.dead_letters.publish_all(&letters, shutdown).await.is_err() {
+            let Ok(failed) = stages.dead_letters.publish_all(&letters, shutdown).await else {
                 tracing::info!(events = batch.len(), "shutdown while a dead letter was retried; the batch's offsets stay uncommitted");
                 return;
-            }
+            };
             for event in &batch {
-                ledger.mark_done(&event.topic, event.partition, event.offset);
+                let held_back = failed.get(&(event.topic.clone(), event.partition)).is_some_and(|first_failed| event.offset >= *first_failed);
+                if !held_back {
+                    ledger.mark_done(&event.topic, event.partition, event.offset);
+                }
             }
+            for ((topic, partition), offset) in &failed {
+                stages.pauses.pause_at(consumer, topic, *partition, *offset);
+            }
+            for (event, _) in &letters {
+                if !failed.contains_key(&(event.topic.clone(), event.partition)) {
+                    stages.pauses.clear(&event.topic, event.partition);
+                }
+            }
+            metrics.paused_partitions.set(i64::try_from(stages.pauses.paused_count()).unwrap_or(i64::MAX));
         }
         if commit_offsets(consumer, &mut ledger, metrics) {
             observe_latency(&batch, metrics);

@@ -12,7 +12,10 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use tokio_util::sync::CancellationToken;
 
 use super::apply::Cancelled;
+use rdkafka::TopicPartitionList;
+
 use super::batch::ReceivedEvent;
+use super::partition_pauses::PartitionPauses;
 use crate::kafka::ObservedContext;
 
 /// The way the retry loops wait between attempts.
@@ -41,12 +44,14 @@ impl Waiter {
 /// Polls a paused consumer and keeps what it still delivers for the next batch.
 pub struct PausingPoller {
     consumer: Arc<StreamConsumer<ObservedContext>>,
+    /// Partitions paused on their own, which must stay paused when a retry's wait ends.
+    partition_pauses: Arc<PartitionPauses>,
     held_back: Mutex<Vec<ReceivedEvent>>,
 }
 
 impl PausingPoller {
-    pub fn new(consumer: Arc<StreamConsumer<ObservedContext>>) -> Self {
-        Self { consumer, held_back: Mutex::new(Vec::new()) }
+    pub fn new(consumer: Arc<StreamConsumer<ObservedContext>>, partition_pauses: Arc<PartitionPauses>) -> Self {
+        Self { consumer, partition_pauses, held_back: Mutex::new(Vec::new()) }
     }
 
     /// Removes and returns the messages received while waiting, oldest first.
@@ -75,8 +80,14 @@ impl PausingPoller {
         };
 
         if let Some(partitions) = &paused {
+            let mut to_resume = TopicPartitionList::new();
+            for element in partitions.elements() {
+                if !self.partition_pauses.is_paused(element.topic(), element.partition()) {
+                    to_resume.add_partition(element.topic(), element.partition());
+                }
+            }
             // Partitions revoked meanwhile cannot be resumed; the error for them is expected.
-            if let Err(error) = self.consumer.resume(partitions) {
+            if let Err(error) = self.consumer.resume(&to_resume) {
                 tracing::debug!(%error, "failed to resume some partitions after a retry");
             }
         }

@@ -11,23 +11,24 @@ use prometheus::IntGauge;
 const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The inputs of `/readyz`: a database ping, the broker connection state that librdkafka's
-/// statistics report, and the gauge that is 1 while work waits for a transient failure.
+/// statistics report, and gauges that are above 0 while work is held back, each with the reason
+/// to report.
 #[derive(Clone)]
 pub struct Health {
     pool: Pool,
     broker_up: Arc<AtomicBool>,
-    stalled: IntGauge,
+    holding: Vec<(IntGauge, &'static str)>,
 }
 
 impl Health {
-    pub fn new(pool: Pool, broker_up: Arc<AtomicBool>, stalled: IntGauge) -> Self {
-        Self { pool, broker_up, stalled }
+    pub fn new(pool: Pool, broker_up: Arc<AtomicBool>, holding: Vec<(IntGauge, &'static str)>) -> Self {
+        Self { pool, broker_up, holding }
     }
 
     /// Returns why the process is not ready, or `Ok` when it is.
     pub async fn check(&self) -> Result<(), String> {
-        if self.stalled.get() > 0 {
-            return Err("processing waits while a transient failure is retried".to_owned());
+        if let Some((_, reason)) = self.holding.iter().find(|(gauge, _)| gauge.get() > 0) {
+            return Err((*reason).to_owned());
         }
         if !self.broker_up.load(Ordering::Relaxed) {
             return Err("no connection to a Kafka broker is up".to_owned());

@@ -24,6 +24,7 @@ pub struct ProcessorMetrics {
     /// 1 while the processor waits to retry a transient failure, which holds back every
     /// assigned partition; 0 otherwise.
     pub stalled: IntGauge,
+    pub paused_partitions: IntGauge,
     pub outbox_published: IntCounter,
     pub outbox_pending: IntGauge,
     pub outbox_relay_failures: IntCounter,
@@ -97,6 +98,10 @@ impl ProcessorMetrics {
                 "orderflow_processor_stalled",
                 "1 while processing waits to retry a transient failure (database or dead-letter write), else 0.",
             )?,
+            paused_partitions: IntGauge::new(
+                "orderflow_processor_paused_partitions",
+                "Partitions paused on their own because a dead letter of theirs could not be written.",
+            )?,
             outbox_published: IntCounter::new(
                 "orderflow_processor_outbox_published_total",
                 "Outbox rows published to Kafka and marked published.",
@@ -111,6 +116,7 @@ impl ProcessorMetrics {
             )?,
         };
 
+        registry.register(Box::new(metrics.paused_partitions.clone()))?;
         registry.register(Box::new(metrics.outbox_published.clone()))?;
         registry.register(Box::new(metrics.outbox_pending.clone()))?;
         registry.register(Box::new(metrics.outbox_relay_failures.clone()))?;
