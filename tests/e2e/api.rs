@@ -47,7 +47,7 @@ impl Api {
     }
 }
 
-/// Asserts a problem+json answer with `status` that names `field`.
+/// Asserts a problem+json response with `status` that names `field`.
 async fn assert_problem(response: reqwest::Response, status: StatusCode, field: &str) -> Value {
     assert_eq!(response.status(), status);
     let content_type = response.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
@@ -298,7 +298,7 @@ async fn expired_key_starts_over() {
     assert_eq!(context.count("orders").await, 2);
 }
 
-/// A valid body with bytes flipped, dropped, inserted or cut off until it is no longer JSON.
+/// Returns a valid body with bytes flipped, dropped, inserted or cut off until it is no longer JSON.
 fn broken_json(rng: &mut rand_chacha::ChaCha8Rng, valid: &[u8]) -> Vec<u8> {
     let mut body = valid.to_vec();
     loop {

@@ -181,7 +181,7 @@ async fn produce_via_api(args: &ProduceArgs, url: &str) -> anyhow::Result<()> {
         println!("  {what}: {count}");
     }
     if api.errors_5xx_or_transport > 0 {
-        bail!("{} requests got a 5xx or no answer; see the warnings above", api.errors_5xx_or_transport);
+        bail!("{} requests got a 5xx or no response; see the warnings above", api.errors_5xx_or_transport);
     }
     Ok(())
 }

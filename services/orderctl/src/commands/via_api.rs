@@ -140,6 +140,6 @@ pub fn describe(summary: &ApiSummary) -> Vec<(&'static str, usize)> {
         ("409 in flight", summary.conflicts_409),
         ("422 key reused with another body", summary.mismatches_422),
         ("other 4xx", summary.other_4xx),
-        ("5xx or no answer", summary.errors_5xx_or_transport),
+        ("5xx or no response", summary.errors_5xx_or_transport),
     ])
 }

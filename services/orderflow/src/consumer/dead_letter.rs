@@ -1,5 +1,5 @@
-//! Publishing rejected records to the dead-letter topic, unchanged and with headers that say why
-//! and where from.
+//! Publishing rejected records to the dead-letter topic, unchanged and with headers that state
+//! why and where from.
 //!
 //! Header names and encodings follow Spring for Apache Kafka's `DeadLetterPublishingRecoverer`
 //! (spring-kafka 2.7 and later), so tools written for it can read our dead letters:
@@ -86,8 +86,8 @@ impl DeadLetterPublisher {
     }
 
     /// Publishes each record once and waits for the broker's acknowledgement. Returns, per
-    /// partition, the offset of the first record whose write failed; that partition's later
-    /// records are not tried, and none of its offsets from there on may be committed.
+    /// partition, the offset of the first record whose write failed. That partition's later
+    /// records are not tried, so none of its offsets from there on may be committed.
     pub async fn publish_all(
         &self,
         letters: &[(&ReceivedEvent, &Rejection)],

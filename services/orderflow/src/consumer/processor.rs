@@ -105,7 +105,7 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What a batch goes through after it is gathered.
+/// The stages that a batch goes through after it is gathered.
 struct Stages {
     /// Holds the messages that arrived while a retry waited; they start the next batch.
     poller: Arc<PausingPoller>,

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-/// Where an event was read from, stored with its id for audits.
+/// The source position of an event, stored with its id for audits.
 #[derive(Debug, Clone)]
 pub struct EventSource<'a> {
     pub event_id: Uuid,

@@ -83,7 +83,7 @@ pub fn validate_order(event: &OrderPlaced) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Rejects values that are not a JSON object before serde sees them, because serde's derived
+/// Rejects values that are not a JSON object before serde parses them, because serde's derived
 /// structs also accept a JSON array of the fields in order.
 fn check_is_object(bytes: &[u8]) -> Result<(), Rejection> {
     let first = bytes.iter().find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));

@@ -7,7 +7,7 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use prometheus::IntGauge;
 
-/// Longest time the database check of `/readyz` may take.
+/// Maximum time the database check of `/readyz` may take.
 const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The inputs of `/readyz`: a database ping, the broker connection state that librdkafka's
