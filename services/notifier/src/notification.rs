@@ -8,7 +8,7 @@ use orderflow::consumer::dead_letter::{
     HEADER_EXCEPTION_MESSAGE, HEADER_ORIGINAL_OFFSET, HEADER_ORIGINAL_PARTITION, HEADER_ORIGINAL_TOPIC, HEADER_REASON,
 };
 use orderflow::events::{OrderConfirmed, ORDER_CONFIRMED_TYPE};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{Headers, Message};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -77,7 +77,7 @@ impl Unusable {
 }
 
 /// Builds the confirmation for a record of the events topic.
-pub fn from_order_event(message: &BorrowedMessage<'_>) -> Result<Notification, Unusable> {
+pub fn from_order_event(message: &impl Message) -> Result<Notification, Unusable> {
     let bytes = message.payload().ok_or_else(|| Unusable::MalformedEvent("message has no value".to_owned()))?;
     let event: OrderConfirmed = serde_json::from_slice(bytes).map_err(|error| Unusable::MalformedEvent(error.to_string()))?;
     if event.event_type != ORDER_CONFIRMED_TYPE {
@@ -99,7 +99,7 @@ pub fn from_order_event(message: &BorrowedMessage<'_>) -> Result<Notification, U
 
 /// Builds the failure notice for any record of the dead-letter topic, whatever its bytes: to the
 /// customer when the original value names a usable email, else to the operator.
-pub fn from_dead_letter(message: &BorrowedMessage<'_>, operator_recipient: &str) -> Notification {
+pub fn from_dead_letter(message: &impl Message, operator_recipient: &str) -> Notification {
     let header = |name: &str| -> Option<Vec<u8>> {
         let headers = message.headers()?;
         headers.iter().filter(|h| h.key == name).last().and_then(|h| h.value.map(<[u8]>::to_vec))

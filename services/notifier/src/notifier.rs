@@ -1,5 +1,6 @@
 //! The notifier's loop: one notification per record, recorded in PostgreSQL, then the offset.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use orderflow::metrics::{self, ConsumerMetrics, Health};
 use orderflow::{database, shutdown};
 use prometheus::Registry;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{Message, OwnedMessage};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::NotifierMetrics;
@@ -20,9 +21,10 @@ use crate::settings::{NotifierSettings, SinkKind};
 use crate::sink::{Delivery, LogSink, Sink, WebhookSink};
 use crate::store::{self, Claim};
 
-/// Offsets are committed after this many handled records, or after this much time.
-const COMMIT_EVERY_RECORDS: usize = 100;
-const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+/// Records handled together: one claim statement and one record statement per batch.
+const BATCH_MAX_RECORDS: usize = 500;
+/// How long a batch waits for more records after its first one.
+const BATCH_LINGER: Duration = Duration::from_millis(20);
 
 /// Partitions to create a missing topic with; the processor normally creates both first.
 const DEFAULT_PARTITIONS: i32 = 6;
@@ -42,7 +44,7 @@ struct Notifier {
 ///
 /// Guarantee: a record's offset is committed only after its notification is recorded as sent
 /// or failed, and a notification is sent again only while no such record exists. A crash
-/// between the send and the record repeats the send with the same idempotency key.
+/// between the sends of a batch and their record repeats those sends with the same keys.
 pub async fn run(settings: NotifierSettings) -> anyhow::Result<()> {
     settings.validate().map_err(anyhow::Error::msg)?;
     let shutdown = shutdown::on_signal();
@@ -108,82 +110,99 @@ pub async fn run(settings: NotifierSettings) -> anyhow::Result<()> {
 impl Notifier {
     async fn consume_until_shutdown(&self, consumer: &NotifierConsumer, stalled: &prometheus::IntGauge, shutdown: &CancellationToken) {
         let mut ledger = OffsetLedger::default();
-        let mut handled_since_commit = 0usize;
-        let mut last_commit = Instant::now();
         loop {
-            let received = tokio::select! {
+            let batch = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                received = tokio::time::timeout(COMMIT_INTERVAL, consumer.recv()) => received,
+                batch = receive_batch(consumer) => batch,
             };
-            match received {
-                Err(_idle) => {}
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "Kafka consumer error, polling again");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+            if !batch.is_empty() {
+                if self.handle_batch(&batch, stalled, shutdown).await.is_err() {
+                    break;
                 }
-                Ok(Ok(message)) => {
-                    if self.handle(&message, stalled, shutdown).await.is_err() {
-                        break;
-                    }
+                for message in &batch {
                     ledger.mark_done(message.topic(), message.partition(), message.offset());
-                    handled_since_commit += 1;
                 }
             }
-            if handled_since_commit >= COMMIT_EVERY_RECORDS || last_commit.elapsed() >= COMMIT_INTERVAL {
-                commit(consumer, &mut ledger);
-                handled_since_commit = 0;
-                last_commit = Instant::now();
-            }
+            commit(consumer, &mut ledger);
         }
         // Every record in the ledger is fully handled, so its offset may be committed on the way out.
         commit(consumer, &mut ledger);
     }
 
-    /// Sends the record's notification unless it was already sent, and records the result.
-    async fn handle(&self, message: &BorrowedMessage<'_>, stalled: &prometheus::IntGauge, cancel: &CancellationToken) -> Result<(), Cancelled> {
-        let notification = if message.topic() == self.dead_letter_topic {
-            notification::from_dead_letter(message, &self.operator_recipient)
-        } else {
-            match notification::from_order_event(message) {
-                Ok(notification) => notification,
-                Err(unusable) => {
-                    self.metrics.skipped.with_label_values(&[unusable.as_label()]).inc();
-                    tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %unusable, "skipping a record that yields no notification");
-                    return Ok(());
-                }
+    /// Sends the batch's notifications that were not sent before, and records the results.
+    async fn handle_batch(&self, batch: &[OwnedMessage], stalled: &prometheus::IntGauge, cancel: &CancellationToken) -> Result<(), Cancelled> {
+        let mut notifications = Vec::with_capacity(batch.len());
+        let mut seen = HashSet::new();
+        for message in batch {
+            let Some(notification) = self.notification_of(message) else { continue };
+            // A repeat inside the batch is the same notification; it is suppressed here.
+            if seen.insert((notification.key, notification.channel.as_label())) {
+                notifications.push(notification);
+            } else {
+                self.metrics.duplicates_suppressed.inc();
             }
-        };
-
-        let claim = retry_until_ok("claiming a notification", Backoff::for_database(), &Waiter::Sleep, cancel, || async {
-            let client = self.pool.get().await.map_err(|error| error.to_string())?;
-            store::claim(&client, &notification).await.map_err(|error| error.to_string())
-        })
-        .await?;
-        if claim == Claim::Finished {
-            self.metrics.duplicates_suppressed.inc();
-            tracing::debug!(notification_key = %notification.key, channel = notification.channel.as_label(), "already notified, sending nothing");
+        }
+        if notifications.is_empty() {
             return Ok(());
         }
 
-        let (attempts, rejection) = self.deliver_with_retry(&notification, stalled, cancel).await?;
-        if !self.record_delay.is_zero() {
-            tokio::time::sleep(self.record_delay).await;
-        }
-        retry_until_ok("recording a notification", Backoff::for_database(), &Waiter::Sleep, cancel, || async {
+        let claimed: Vec<&Notification> = notifications.iter().collect();
+        let claims = retry_until_ok("claiming notifications", Backoff::for_database(), &Waiter::Sleep, cancel, || async {
             let client = self.pool.get().await.map_err(|error| error.to_string())?;
-            store::finish(&client, &notification, attempts, rejection.as_deref()).await.map_err(|error| error.to_string())
+            store::claim_all(&client, &claimed).await.map_err(|error| error.to_string())
         })
         .await?;
 
-        match rejection {
-            None => self.metrics.sent.with_label_values(&[notification.channel.as_label(), notification.kind.as_label()]).inc(),
-            Some(error) => {
-                self.metrics.failed.with_label_values(&[self.sink.label()]).inc();
-                tracing::warn!(notification_key = %notification.key, %error, "notification rejected by the receiver; recorded as failed");
+        let mut results = Vec::new();
+        for (notification, claim) in notifications.iter().zip(claims) {
+            if claim == Claim::Finished {
+                self.metrics.duplicates_suppressed.inc();
+                tracing::debug!(notification_key = %notification.key, channel = notification.channel.as_label(), "already notified, sending nothing");
+                continue;
+            }
+            let (attempts, error) = self.deliver_with_retry(notification, stalled, cancel).await?;
+            results.push(store::Finished { notification, attempts, error });
+        }
+        if results.is_empty() {
+            return Ok(());
+        }
+
+        if !self.record_delay.is_zero() {
+            tokio::time::sleep(self.record_delay).await;
+        }
+        retry_until_ok("recording notifications", Backoff::for_database(), &Waiter::Sleep, cancel, || async {
+            let client = self.pool.get().await.map_err(|error| error.to_string())?;
+            store::finish_all(&client, &results).await.map_err(|error| error.to_string())
+        })
+        .await?;
+
+        for result in &results {
+            let notification = result.notification;
+            match &result.error {
+                None => self.metrics.sent.with_label_values(&[notification.channel.as_label(), notification.kind.as_label()]).inc(),
+                Some(error) => {
+                    self.metrics.failed.with_label_values(&[self.sink.label()]).inc();
+                    tracing::warn!(notification_key = %notification.key, %error, "notification rejected by the receiver; recorded as failed");
+                }
             }
         }
         Ok(())
+    }
+
+    /// Derives the record's notification, or counts and logs why there is none.
+    fn notification_of(&self, message: &OwnedMessage) -> Option<Notification> {
+        if message.topic() == self.dead_letter_topic {
+            return Some(notification::from_dead_letter(message, &self.operator_recipient));
+        }
+        match notification::from_order_event(message) {
+            Ok(notification) => Some(notification),
+            Err(unusable) => {
+                self.metrics.skipped.with_label_values(&[unusable.as_label()]).inc();
+                tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %unusable, "skipping a record that yields no notification");
+                None
+            }
+        }
     }
 
     /// Delivers until the receiver accepts or rejects for good; returns the attempt count and
@@ -222,6 +241,29 @@ impl Notifier {
             }
         }
     }
+}
+
+/// Waits for a first record, then takes more until the batch is full or the linger ends.
+async fn receive_batch(consumer: &NotifierConsumer) -> Vec<OwnedMessage> {
+    let mut batch = Vec::new();
+    while batch.len() < BATCH_MAX_RECORDS {
+        let received = if batch.is_empty() {
+            consumer.recv().await
+        } else {
+            match tokio::time::timeout(BATCH_LINGER, consumer.recv()).await {
+                Ok(received) => received,
+                Err(_) => break,
+            }
+        };
+        match received {
+            Ok(message) => batch.push(message.detach()),
+            Err(error) => {
+                tracing::warn!(%error, "Kafka consumer error, polling again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    batch
 }
 
 fn commit(consumer: &NotifierConsumer, ledger: &mut OffsetLedger) {
