@@ -68,6 +68,12 @@ async fn lag_gauge_matches_true_lag() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
+    let stored_series = series.replace("orderflow_consumergroup_lag{", "orderflow_consumergroup_lag_stored{");
+    let started = Instant::now();
+    while processor.metric(&stored_series).await != 21.0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "stored lag {}", processor.metric(&stored_series).await);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     assert_eq!(processor.metric("orderflow_processor_paused_partitions").await, 1.0);
     let (status, body) = http_get(processor.metrics_port, "/readyz").await;
     assert_eq!(status, 503, "{body}");

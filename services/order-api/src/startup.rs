@@ -4,6 +4,7 @@ use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use orderflow::kafka::QuietContext;
 use orderflow::{database, kafka, metrics, shutdown};
 use prometheus::Registry;
 use rdkafka::producer::FutureProducer;
@@ -25,8 +26,8 @@ pub async fn run(settings: ApiSettings) -> anyhow::Result<()> {
     let pool = database::connect(&settings.database).await?;
     database::migrate(&pool).await?;
     kafka::ensure_topic(&settings.kafka.brokers, &settings.topic, settings.topic_partitions).await?;
-    let producer: FutureProducer = kafka::idempotent_producer_config(&settings.kafka.brokers)
-        .create()
+    let producer: FutureProducer<QuietContext> = kafka::idempotent_producer_config(&settings.kafka.brokers)
+        .create_with_context(QuietContext::default())
         .context("failed to create the Kafka producer")?;
 
     let registry = Registry::new();

@@ -9,6 +9,7 @@ use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use prometheus::Registry;
+use orderflow::kafka::QuietContext;
 use rdkafka::producer::FutureProducer;
 
 use crate::metrics::ApiMetrics;
@@ -19,7 +20,7 @@ pub type ClientLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, Def
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
-    pub producer: FutureProducer,
+    pub producer: FutureProducer<QuietContext>,
     pub topic: String,
     pub metrics: ApiMetrics,
     pub registry: Registry,
@@ -33,7 +34,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(settings: &ApiSettings, pool: Pool, producer: FutureProducer, metrics: ApiMetrics, registry: Registry) -> Self {
+    pub fn new(settings: &ApiSettings, pool: Pool, producer: FutureProducer<QuietContext>, metrics: ApiMetrics, registry: Registry) -> Self {
         let per_second = NonZeroU32::new(settings.rate_limit_per_second).expect("validated as at least 1");
         let burst = NonZeroU32::new(settings.rate_limit_burst).expect("validated as at least 1");
         let quota = Quota::per_second(per_second).allow_burst(burst);

@@ -6,7 +6,7 @@ use orderflow::settings::TelemetrySettings;
 use crate::commands::{client::ClientArgs, dlt::DltArgs, lag::LagArgs, watch::WatchArgs, produce::ProduceArgs, replay::ReplayArgs, verify::VerifyArgs};
 
 #[derive(Debug, Parser)]
-#[command(name = "orderctl", version, about = "Operate an orderflow pipeline: produce orders, verify the database, replay topics.")]
+#[command(name = "orderctl", version, about = "Operate an orderflow pipeline: produce orders, verify the database, replay topics, inspect and redrive dead letters, watch the metrics, manage API keys.")]
 pub struct Cli {
     #[command(flatten)]
     pub telemetry: TelemetrySettings,

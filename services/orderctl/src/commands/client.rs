@@ -6,9 +6,6 @@ use orderflow::settings::DatabaseSettings;
 
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-
     #[command(subcommand)]
     pub command: ClientCommand,
 }
@@ -17,6 +14,8 @@ pub struct ClientArgs {
 pub enum ClientCommand {
     /// Create a client and print its API key, which is shown only this once.
     Create {
+        #[command(flatten)]
+        database: DatabaseSettings,
         /// A name to recognise the client by.
         #[arg(long)]
         name: String,
@@ -26,18 +25,23 @@ pub enum ClientCommand {
     },
     /// Revoke a client's key; its requests get 401 from then on.
     Revoke {
+        #[command(flatten)]
+        database: DatabaseSettings,
         /// The client id, the part between the dots of `of.<client id>.<secret>`.
         client_id: String,
     },
 }
 
 pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
-    let pool = orderflow::database::connect(&args.database).await?;
+    let database = match &args.command {
+        ClientCommand::Create { database, .. } | ClientCommand::Revoke { database, .. } => database,
+    };
+    let pool = orderflow::database::connect(database).await?;
     orderflow::database::migrate(&pool).await?;
     let client = pool.get().await.context("failed to get a database connection")?;
 
     match args.command {
-        ClientCommand::Create { name, quiet } => {
+        ClientCommand::Create { name, quiet, .. } => {
             if name.trim().is_empty() || name.chars().any(char::is_control) {
                 bail!("--name {name:?} must be non-blank text without control characters");
             }
@@ -49,7 +53,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 println!("API key (shown only now, store it safely): {}", created.api_key);
             }
         }
-        ClientCommand::Revoke { client_id } => {
+        ClientCommand::Revoke { client_id, .. } => {
             if !api_clients::revoke(&client, &client_id).await.context("failed to revoke the client")? {
                 bail!("no active client {client_id}; check the id with the key's middle part");
             }

@@ -217,10 +217,22 @@ fn frame(processor: &Observed, notifier: &Observed, interval_ms: u64) -> String 
 }
 
 fn line(processor: &Observed, notifier: &Observed) -> String {
-    let total_lag = |observed: &Observed| observed.total("orderflow_consumergroup_lag");
+    // An unreachable service shows "-", never a 0 that reads as healthy.
+    let total_lag = |observed: &Observed| match observed.scrape() {
+        Some(scrape) => scrape.sum("orderflow_consumergroup_lag", &[]).to_string(),
+        None => "-".to_owned(),
+    };
+    let stalled = match processor.scrape() {
+        Some(scrape) => format!(
+            "{}/{}",
+            scrape.sum("orderflow_processor_stalled", &[]),
+            scrape.sum("orderflow_processor_paused_partitions", &[])
+        ),
+        None => "-".to_owned(),
+    };
     let (p50, p99) = processor.latency("orderflow_processor_end_to_end_latency_seconds");
     format!(
-        "{} processor={} consumed={} applied={} suppressed={} dead_letters=[{}] lag={} p50={} p99={} stalled={} notifier={} sent={} lag={}",
+        "{} processor={} consumed={} applied={} suppressed={} dead_letters=[{}] lag={} p50={} p99={} stalled/paused={} notifier={} sent={} lag={}",
         chrono::Local::now().format("%H:%M:%S"),
         status(processor),
         per_second(processor.rate("orderflow_processor_events_consumed_total", &[])),
@@ -230,7 +242,7 @@ fn line(processor: &Observed, notifier: &Observed) -> String {
         total_lag(processor),
         seconds(p50),
         seconds(p99),
-        processor.total("orderflow_processor_stalled"),
+        stalled,
         status(notifier),
         per_second(notifier.rate("orderflow_notifier_notifications_sent_total", &[])),
         total_lag(notifier),

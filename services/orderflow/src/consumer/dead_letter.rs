@@ -22,7 +22,7 @@ use crate::database::dead_letters::{self, Position};
 use super::batch::ReceivedEvent;
 use super::waiter::Waiter;
 use crate::events::Rejection;
-use crate::kafka::PartitionKey;
+use crate::kafka::{PartitionKey, QuietContext};
 use crate::metrics::ProcessorMetrics;
 
 pub const HEADER_ORIGINAL_TOPIC: &str = "kafka_dlt-original-topic";
@@ -65,7 +65,7 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct DeadLetterPublisher {
     pool: Pool,
     waiter: Waiter,
-    producer: FutureProducer,
+    producer: FutureProducer<QuietContext>,
     topic: String,
     partitions: i32,
     group: String,
@@ -76,7 +76,7 @@ impl DeadLetterPublisher {
     pub fn new(
         pool: Pool,
         waiter: Waiter,
-        producer: FutureProducer,
+        producer: FutureProducer<QuietContext>,
         topic: String,
         partitions: i32,
         group: String,

@@ -70,6 +70,11 @@ impl OffsetLedger {
         }
 
         let offsets = self.to_partition_list();
+        // Storing the offsets first makes librdkafka report the stored lag as well; with
+        // enable.auto.offset.store off nothing else stores them.
+        if let Err(error) = consumer.store_offsets(&offsets) {
+            tracing::debug!(%error, "failed to store offsets before committing them");
+        }
         // The commit blocks this thread until the broker responds, so block_in_place lets the
         // runtime move other tasks, such as the metrics server, to another thread meanwhile.
         tokio::task::block_in_place(|| consumer.commit(&offsets, CommitMode::Sync))?;

@@ -17,7 +17,7 @@ use super::partition_pauses::PartitionPauses;
 use super::waiter::{PausingPoller, Waiter};
 use super::outcome::{BatchSummary, EventOutcome};
 use crate::events::Rejection;
-use crate::kafka::{self, ObservedContext};
+use crate::kafka::{self, ObservedContext, QuietContext};
 use crate::metrics::{self, ConsumerMetrics, Health, ProcessorMetrics};
 use crate::outbox::OutboxRelay;
 use crate::settings::ProcessorSettings;
@@ -80,8 +80,8 @@ pub async fn run(settings: ProcessorSettings) -> anyhow::Result<()> {
         "order processor started"
     );
 
-    let producer: FutureProducer = kafka::idempotent_producer_config(&settings.kafka.brokers)
-        .create()
+    let producer: FutureProducer<QuietContext> = kafka::idempotent_producer_config(&settings.kafka.brokers)
+        .create_with_context(QuietContext::default())
         .context("failed to create the Kafka producer for dead letters and the outbox")?;
     let relay = OutboxRelay::new(pool.clone(), producer.clone(), metrics.clone(), settings.relay_settings());
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));

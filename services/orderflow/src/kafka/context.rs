@@ -5,10 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
 use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
 use rdkafka::TopicPartitionList;
 
+use super::client_logs::LogLimiter;
 use crate::metrics::ConsumerMetrics;
 
 /// A topic and partition, the unit of ordering and of offset commits.
@@ -18,12 +21,13 @@ pub type PartitionKey = (String, i32);
 pub struct ObservedContext {
     metrics: ConsumerMetrics,
     broker_up: Arc<AtomicBool>,
+    logs: Arc<LogLimiter>,
 }
 
 impl ObservedContext {
     pub fn new(metrics: ConsumerMetrics) -> Self {
         // Assumed up until the first statistics report says otherwise.
-        Self { metrics, broker_up: Arc::new(AtomicBool::new(true)) }
+        Self { metrics, broker_up: Arc::new(AtomicBool::new(true)), logs: Arc::new(LogLimiter::default()) }
     }
 
     /// True while librdkafka reports at least one broker connection in state `UP`.
@@ -33,6 +37,14 @@ impl ObservedContext {
 }
 
 impl ClientContext for ObservedContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.logs.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.logs.error(&error, reason);
+    }
+
     fn stats(&self, statistics: Statistics) {
         self.metrics.record_statistics(&statistics);
         let any_up = statistics.brokers.values().any(|broker| broker.nodeid >= 0 && broker.state == "UP");

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::consumer::Backoff;
 use crate::database::outbox;
+use crate::kafka::QuietContext;
 use crate::metrics::ProcessorMetrics;
 
 /// How often published rows older than the retention are deleted.
@@ -36,13 +37,13 @@ pub struct RelaySettings {
 
 pub struct OutboxRelay {
     pool: Pool,
-    producer: FutureProducer,
+    producer: FutureProducer<QuietContext>,
     metrics: ProcessorMetrics,
     settings: RelaySettings,
 }
 
 impl OutboxRelay {
-    pub fn new(pool: Pool, producer: FutureProducer, metrics: ProcessorMetrics, settings: RelaySettings) -> Self {
+    pub fn new(pool: Pool, producer: FutureProducer<QuietContext>, metrics: ProcessorMetrics, settings: RelaySettings) -> Self {
         Self { pool, producer, metrics, settings }
     }
 
