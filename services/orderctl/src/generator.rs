@@ -117,7 +117,7 @@ impl OrderGenerator {
         messages
     }
 
-    /// A valid order for the edge cases of `cases`, whose customer name the caller replaces.
+    /// Returns a valid order for the edge cases of `cases`, whose customer name the caller replaces.
     pub fn order_for_case(&mut self, index: usize) -> OrderPlaced {
         self.order(index)
     }

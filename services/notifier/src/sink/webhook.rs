@@ -2,7 +2,7 @@
 //!
 //! Delivery is at least once: a crash between the receiver's response and the notifier's record
 //! of it repeats the request. The repeat carries the same `Idempotency-Key`, so a receiver that
-//! honours the key sees each notification once; one that ignores it may see a repeat.
+//! honours the key receives each notification once, and one that ignores it may receive a repeat.
 
 use std::time::Duration;
 

@@ -2,9 +2,9 @@
 //! why and where from.
 //!
 //! Header names and encodings follow Spring for Apache Kafka's `DeadLetterPublishingRecoverer`
-//! (spring-kafka 2.7 and later), so tools written for it can read our dead letters:
+//! (spring-kafka 2.7 and later), so tools written for it can read our dead letters.
 //! `kafka_dlt-original-partition` is a 4-byte big-endian integer, `kafka_dlt-original-offset`
-//! and `kafka_dlt-original-timestamp` are 8-byte big-endian integers, the others UTF-8 text.
+//! and `kafka_dlt-original-timestamp` are 8-byte big-endian integers, and the others UTF-8 text.
 
 use std::collections::HashMap;
 use std::time::Duration;

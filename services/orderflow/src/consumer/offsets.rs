@@ -50,10 +50,6 @@ impl OffsetLedger {
         self.next_offsets.clear();
     }
 
-    pub fn len(&self) -> usize {
-        self.next_offsets.len()
-    }
-
     /// Commits the recorded offsets of still-assigned partitions synchronously and clears the
     /// ledger. Returns `Ok(false)` when there was nothing to commit; on error the entries stay
     /// for the next attempt.

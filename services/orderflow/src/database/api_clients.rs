@@ -15,7 +15,7 @@ pub struct NewClient {
     pub api_key: String,
 }
 
-/// Why a presented key does not authenticate.
+/// The reason a presented key does not authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRejection {
     Malformed,

@@ -2,7 +2,7 @@
 
 use tokio_postgres::error::SqlState;
 
-/// What to do about a failed statement.
+/// The handling that a failed statement calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureClass {
     /// The same transaction may succeed later: lost connection, serialization failure, deadlock,

@@ -32,7 +32,7 @@ pub struct OrderConfirmed {
 }
 
 impl OrderConfirmed {
-    /// The confirmation of a placed order; its event id depends only on the placed event's id.
+    /// Builds the confirmation of a placed order. Its event id depends only on the placed event's id.
     pub fn for_order(placed: &OrderPlaced, confirmed_at: DateTime<Utc>) -> Self {
         Self {
             event_type: ORDER_CONFIRMED_TYPE.to_owned(),

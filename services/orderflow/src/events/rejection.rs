@@ -1,4 +1,4 @@
-//! Why an event cannot be applied, sorted into the classes that decide its fate.
+//! Reasons an event cannot be applied, sorted into the classes that decide its fate.
 
 use std::fmt;
 

@@ -26,7 +26,7 @@ pub struct ObservedContext {
 
 impl ObservedContext {
     pub fn new(metrics: ConsumerMetrics) -> Self {
-        // Assumed up until the first statistics report says otherwise.
+        // Assumed up until the first statistics report shows otherwise.
         Self { metrics, broker_up: Arc::new(AtomicBool::new(true)), logs: Arc::new(LogLimiter::default()) }
     }
 

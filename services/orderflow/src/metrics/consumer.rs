@@ -54,7 +54,7 @@ impl ConsumerMetrics {
     }
 
     /// Copies the per-partition lag out of one statistics report. librdkafka lists its internal
-    /// partition -1 (unassigned messages) and reports -1 where an offset is not known yet; both
+    /// partition -1 (unassigned messages) and reports -1 where an offset is not known yet. Both
     /// are skipped, so a gauge only ever shows a real lag.
     pub fn record_statistics(&self, statistics: &Statistics) {
         for (topic_name, topic) in &statistics.topics {

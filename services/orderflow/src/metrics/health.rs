@@ -33,13 +33,18 @@ impl Health {
         if !self.broker_up.load(Ordering::Relaxed) {
             return Err("no connection to a Kafka broker is up".to_owned());
         }
-        let ping = async {
-            let client = self.pool.get().await.map_err(|error| format!("database unreachable: {error}"))?;
-            client.simple_query("SELECT 1").await.map_err(|error| format!("database query failed: {error}"))?;
-            Ok(())
-        };
-        tokio::time::timeout(DATABASE_CHECK_TIMEOUT, ping)
-            .await
-            .unwrap_or_else(|_| Err(format!("database did not respond within {} s", DATABASE_CHECK_TIMEOUT.as_secs())))
+        ping_database(&self.pool).await
     }
+}
+
+/// Checks that PostgreSQL answers a trivial query within 2 s, and returns why not otherwise.
+pub async fn ping_database(pool: &Pool) -> Result<(), String> {
+    let ping = async {
+        let client = pool.get().await.map_err(|error| format!("database unreachable: {error}"))?;
+        client.simple_query("SELECT 1").await.map_err(|error| format!("database query failed: {error}"))?;
+        Ok(())
+    };
+    tokio::time::timeout(DATABASE_CHECK_TIMEOUT, ping)
+        .await
+        .unwrap_or_else(|_| Err(format!("database did not respond within {} s", DATABASE_CHECK_TIMEOUT.as_secs())))
 }

@@ -7,7 +7,7 @@ mod server;
 mod service;
 
 pub use consumer::ConsumerMetrics;
-pub use health::Health;
+pub use health::{ping_database, Health};
 pub use processor::ProcessorMetrics;
 pub use server::serve;
 pub use service::{register_pool_metrics, register_service_metrics};

@@ -30,7 +30,7 @@ impl DatabaseUrl {
         &self.config
     }
 
-    /// The same server and user with another database name, for tools that create databases.
+    /// Returns the same server and user with another database name, for tools that create databases.
     pub fn with_database(&self, name: &str) -> DatabaseUrl {
         let mut config = self.config.clone();
         config.dbname(name);

@@ -1,4 +1,4 @@
-//! Where the Kafka brokers are.
+//! Settings that locate the Kafka brokers.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! How the services write their logs.
+//! Log settings of the services.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
